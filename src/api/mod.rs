@@ -1,0 +1,158 @@
+//! The JS surface: the `VoiceLink` class.
+
+mod options;
+
+use js_sys::{Function, Promise};
+use wasm_bindgen::prelude::*;
+
+use crate::core::{EndReason, ErrorCode, LinkError};
+use crate::driver::Link;
+use crate::platform::js::js_error;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** Stable error codes: the `code` property of every error voicelink throws or rejects with. */
+export type VoiceLinkErrorCode =
+  | "invalid-option" | "invalid-argument" | "unsupported" | "token-failed"
+  | "mic-denied" | "mic-unavailable" | "peer-connection"
+  | "signaling-network" | "signaling-http" | "signaling-answer"
+  | "connect-timeout" | "ice-failed" | "aborted" | "not-connected" | "disposed";
+
+/** The Error voicelink throws and rejects with (`name` is `"VoiceLinkError"`). */
+export interface VoiceLinkError extends Error {
+  code: VoiceLinkErrorCode;
+  /** HTTP status of the WHIP response, for `signaling-http` only. */
+  status?: number;
+}
+
+/** One ICE server (W3C `RTCIceServer`). */
+export interface VoiceLinkIceServer { urls: string | string[]; username?: string; credential?: string; }
+
+/** Options of `new VoiceLink(options)`. Unknown keys are rejected with `invalid-option`. */
+export interface VoiceLinkOptions {
+  /** WHIP endpoint (RFC 9725) the SDP offer is POSTed to: an http(s) URL, relative URLs resolve against the page. */
+  url: string;
+  /** Bearer token: a string, or a function returning a string or a Promise of one (called on every connect: ephemeral tokens). */
+  token?: string | (() => string | Promise<string>);
+  /** ICE servers for the peer connection (default: none). */
+  iceServers?: VoiceLinkIceServer[];
+  /** Microphone constraints; echo cancellation, noise suppression and auto gain default to true, channelCount to 1 (mono). */
+  audio?: { echoCancellation?: boolean; noiseSuppression?: boolean; autoGainControl?: boolean; channelCount?: 1 | 2; deviceId?: string };
+  /** Milliseconds `connect()` may take before it rejects with `connect-timeout` (default 15000, 1..600000). */
+  connectTimeoutMs?: number;
+  /** Label of the data channel for app events (default "events"). */
+  dataChannelLabel?: string;
+}
+
+/** What `getSnapshot()` returns: a frozen object, the same object until something changes. */
+export interface VoiceLinkSnapshot {
+  readonly status: "idle" | "connecting" | "connected" | "disconnected" | "failed";
+  /** While connecting: the step it is on. */
+  readonly phase: "token" | "microphone" | "offer" | "signaling" | "ice" | null;
+  /** WHIP session id: the `X-Session-ID` response header, else the last segment of the `Location` URL. */
+  readonly sessionId: string | null;
+  /** WHIP session URL (the resolved `Location`). */
+  readonly sessionUrl: string | null;
+  /** The error that ended the link (status "failed"). */
+  readonly error: { code: VoiceLinkErrorCode; message: string; status: number | null } | null;
+  /** Why the link ended. */
+  readonly endReason: "user" | "disposed" | "error" | "server-ended" | null;
+  /** Milliseconds from the `connect()` call to "connected" (performance.now() clock). */
+  readonly connectMs: number | null;
+}
+"#;
+
+/// One realtime voice link: microphone, peer connection, WHIP session, data channel and
+/// remote audio, with one teardown path that releases all of it.
+#[wasm_bindgen]
+pub struct VoiceLink {
+    link: Link,
+}
+
+fn throw(e: LinkError) -> JsValue {
+    js_error(&e)
+}
+
+#[wasm_bindgen]
+impl VoiceLink {
+    /// Validates `options` and creates an idle link; touches no browser API.
+    /// Throws a `VoiceLinkError` with code `invalid-option` naming the bad field.
+    #[wasm_bindgen(constructor)]
+    pub fn new(#[wasm_bindgen(unchecked_param_type = "VoiceLinkOptions")] options: JsValue) -> Result<VoiceLink, JsValue> {
+        console_error_panic_hook::set_once();
+        let _ = console_log::init_with_level(log::Level::Warn);
+        let config = options::parse(&options).map_err(throw)?;
+        Ok(VoiceLink { link: Link::new(config) })
+    }
+
+    /// Connects: token, microphone, peer connection, data channel, WHIP offer/answer. Resolves
+    /// when the peer connection is `connected` and the data channel `open`. A second call
+    /// while connecting returns the same promise; while connected, it resolves at once.
+    /// Rejects with a `VoiceLinkError` (`token-failed`, `mic-denied`, `mic-unavailable`,
+    /// `peer-connection`, `signaling-network`, `signaling-http`, `signaling-answer`,
+    /// `connect-timeout`, `ice-failed`, `aborted`, `disposed`); on every rejection the
+    /// microphone is already released and nothing is left open.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn connect(&self) -> Promise {
+        self.link.connect()
+    }
+
+    /// Disconnects. The microphone tracks are stopped before this returns; the data channel and
+    /// peer connection are closed; the WHIP session is deleted. The promise resolves once the
+    /// `DELETE` has settled (it never rejects). Safe to call in any state, any number of times.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn disconnect(&self) -> Promise {
+        self.link.end(EndReason::User)
+    }
+
+    /// Sends an app message on the data channel: a string as is, anything else as JSON.
+    /// Throws `not-connected` when not connected, `invalid-argument` when the value cannot be
+    /// JSON-encoded.
+    pub fn send(&self, #[wasm_bindgen(unchecked_param_type = "unknown")] message: JsValue) -> Result<(), JsValue> {
+        let text = match message.as_string() {
+            Some(s) => s,
+            None => js_sys::JSON::stringify(&message)
+                .ok()
+                .and_then(|s| s.as_string())
+                .ok_or_else(|| throw(LinkError::new(ErrorCode::InvalidArgument, "send(message): message must be a string or a JSON-serialisable value")))?,
+        };
+        self.link.send_text(&text).map_err(throw)
+    }
+
+    /// Calls `listener()` after every snapshot change. Returns the function that removes it.
+    #[wasm_bindgen(unchecked_return_type = "() => void")]
+    pub fn subscribe(&self, #[wasm_bindgen(unchecked_param_type = "() => void")] listener: Function) -> Result<Function, JsValue> {
+        self.link.subscribe(listener).map_err(throw)
+    }
+
+    /// The current state as a frozen object; the same object until something changes (what
+    /// React's `useSyncExternalStore` needs).
+    #[wasm_bindgen(js_name = getSnapshot, unchecked_return_type = "VoiceLinkSnapshot")]
+    pub fn get_snapshot(&self) -> JsValue {
+        self.link.snapshot()
+    }
+
+    /// Listens to link events. `"message"`: each data-channel message, parsed as JSON when it
+    /// parses, else the string. Returns the function that removes the listener.
+    /// Throws `invalid-argument` for an unknown event name.
+    #[wasm_bindgen(unchecked_return_type = "() => void")]
+    pub fn on(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "\"message\"")] event: &str,
+        #[wasm_bindgen(unchecked_param_type = "(message: unknown) => void")] listener: Function,
+    ) -> Result<Function, JsValue> {
+        match event {
+            "message" => self.link.on_message(listener).map_err(throw),
+            other => Err(throw(LinkError::new(
+                ErrorCode::InvalidArgument,
+                format!("on(\"{}\"): unknown event, expected \"message\"", other.chars().take(40).collect::<String>()),
+            ))),
+        }
+    }
+
+    /// Ends the link (like `disconnect()`) and removes every listener. Idempotent; afterwards
+    /// `connect()` rejects and `send()`/`subscribe()`/`on()` throw with code `disposed`.
+    pub fn dispose(&self) {
+        self.link.dispose();
+    }
+}

@@ -1,0 +1,114 @@
+//! Parsing the JS options object into [`Config`]. Unknown keys are rejected (a typo such as
+//! `connectTimeOutMs` fails loudly instead of being ignored).
+
+use js_sys::{Function, Reflect};
+use serde::Deserialize;
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::core::options::RawOptions;
+use crate::core::{ErrorCode, IceServer, LinkError, Options};
+use crate::driver::{Config, TokenSource};
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Urls {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct JsIceServer {
+    urls: Urls,
+    username: Option<String>,
+    credential: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct JsAudio {
+    echo_cancellation: Option<bool>,
+    noise_suppression: Option<bool>,
+    auto_gain_control: Option<bool>,
+    channel_count: Option<f64>,
+    device_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct JsOptions {
+    url: Option<String>,
+    /// Read separately (it may be a function); listed so it is not an unknown key.
+    #[serde(default)]
+    #[allow(dead_code)]
+    token: Option<serde::de::IgnoredAny>,
+    ice_servers: Option<Vec<JsIceServer>>,
+    audio: Option<JsAudio>,
+    connect_timeout_ms: Option<f64>,
+    data_channel_label: Option<String>,
+}
+
+fn invalid(message: impl Into<String>) -> LinkError {
+    LinkError::new(ErrorCode::InvalidOption, message)
+}
+
+/// Resolves a relative endpoint against the page URL (`/whip` → `https://host/whip`).
+fn absolute(url: String) -> String {
+    let base = web_sys::window().and_then(|w| w.location().href().ok());
+    match base.and_then(|b| web_sys::Url::new_with_base(&url, &b).ok()) {
+        Some(u) => u.href(),
+        None => url,
+    }
+}
+
+/// Parses and validates the options object given to `new VoiceLink(options)`.
+/// Errors: `invalid-option`, naming the field.
+pub fn parse(value: &JsValue) -> Result<Config, LinkError> {
+    if !value.is_object() || value.is_function() {
+        return Err(invalid("new VoiceLink(options): options must be an object such as { url: \"https://…/whip\" }"));
+    }
+    let parsed: JsOptions =
+        serde_wasm_bindgen::from_value(value.clone()).map_err(|e| invalid(format!("options: {e}")))?;
+
+    let token_value = Reflect::get(value, &"token".into()).unwrap_or(JsValue::UNDEFINED);
+    let token = if token_value.is_undefined() || token_value.is_null() {
+        TokenSource::None
+    } else if let Some(s) = token_value.as_string() {
+        if s.is_empty() {
+            return Err(invalid("options.token is an empty string: pass the token, or omit it"));
+        }
+        TokenSource::Static(s)
+    } else if let Some(f) = token_value.dyn_ref::<Function>() {
+        TokenSource::Provider(f.clone())
+    } else {
+        return Err(invalid("options.token must be a string or a function returning a string or a promise of one"));
+    };
+
+    let audio = parsed.audio.unwrap_or_default();
+    let ice_servers = parsed.ice_servers.map(|list| {
+        list.into_iter()
+            .map(|s| IceServer {
+                urls: match s.urls {
+                    Urls::One(u) => vec![u],
+                    Urls::Many(v) => v,
+                },
+                username: s.username,
+                credential: s.credential,
+            })
+            .collect()
+    });
+    let raw = RawOptions {
+        url: parsed.url.map(absolute),
+        ice_servers,
+        echo_cancellation: audio.echo_cancellation,
+        noise_suppression: audio.noise_suppression,
+        auto_gain_control: audio.auto_gain_control,
+        channel_count: audio.channel_count,
+        device_id: audio.device_id,
+        connect_timeout_ms: parsed.connect_timeout_ms,
+        data_channel_label: parsed.data_channel_label,
+    };
+    let options = Options::validate(raw)?;
+    let ice_servers = Reflect::get(value, &"iceServers".into()).unwrap_or(JsValue::UNDEFINED);
+    Ok(Config { options, token, ice_servers })
+}

@@ -1,0 +1,154 @@
+//! The one error type of the link, with a stable machine-readable code.
+
+use thiserror::Error;
+
+/// A stable error code. Its string form (`as_str`) is the `code` property of the JS
+/// `Error` the library throws or rejects with, and never changes between versions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// `"invalid-option"`: the options passed to `new VoiceLink(...)` are wrong.
+    InvalidOption,
+    /// `"invalid-argument"`: a method was called with an argument it cannot use.
+    InvalidArgument,
+    /// `"unsupported"`: the browser lacks `RTCPeerConnection`, `getUserMedia` or `fetch`.
+    Unsupported,
+    /// `"token-failed"`: the token provider threw, rejected or returned no string.
+    TokenFailed,
+    /// `"mic-denied"`: the user or the browser refused microphone access
+    /// (`NotAllowedError`, `SecurityError`).
+    MicDenied,
+    /// `"mic-unavailable"`: no usable microphone (`NotFoundError`, `NotReadableError`,
+    /// `OverconstrainedError`, ...).
+    MicUnavailable,
+    /// `"peer-connection"`: creating the peer connection or the SDP offer failed.
+    PeerConnection,
+    /// `"signaling-network"`: the WHIP request did not get an HTTP response (network, CORS).
+    SignalingNetwork,
+    /// `"signaling-http"`: the WHIP endpoint answered with a non-2xx status (see `status`).
+    SignalingHttp,
+    /// `"signaling-answer"`: the WHIP endpoint answered 2xx but the body is not a usable
+    /// SDP answer.
+    SignalingAnswer,
+    /// `"connect-timeout"`: the link was not connected within `connectTimeoutMs`.
+    ConnectTimeout,
+    /// `"ice-failed"`: the peer connection reached `failed` while connecting.
+    IceFailed,
+    /// `"aborted"`: `disconnect()` or `dispose()` ended the link while `connect()` was pending.
+    Aborted,
+    /// `"not-connected"`: `send()` was called while the data channel is not open.
+    NotConnected,
+    /// `"disposed"`: a method was called after `dispose()`.
+    Disposed,
+}
+
+impl ErrorCode {
+    /// The stable string form, e.g. `"signaling-http"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidOption => "invalid-option",
+            ErrorCode::InvalidArgument => "invalid-argument",
+            ErrorCode::Unsupported => "unsupported",
+            ErrorCode::TokenFailed => "token-failed",
+            ErrorCode::MicDenied => "mic-denied",
+            ErrorCode::MicUnavailable => "mic-unavailable",
+            ErrorCode::PeerConnection => "peer-connection",
+            ErrorCode::SignalingNetwork => "signaling-network",
+            ErrorCode::SignalingHttp => "signaling-http",
+            ErrorCode::SignalingAnswer => "signaling-answer",
+            ErrorCode::ConnectTimeout => "connect-timeout",
+            ErrorCode::IceFailed => "ice-failed",
+            ErrorCode::Aborted => "aborted",
+            ErrorCode::NotConnected => "not-connected",
+            ErrorCode::Disposed => "disposed",
+        }
+    }
+}
+
+/// An error with a stable [`ErrorCode`], a message that says what to do, and for
+/// `signaling-http` the HTTP status.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("{message}")]
+pub struct LinkError {
+    /// Stable code.
+    pub code: ErrorCode,
+    /// Human-readable message; never contains a token or an SDP.
+    pub message: String,
+    /// HTTP status, for `signaling-http` only.
+    pub status: Option<u16>,
+}
+
+impl LinkError {
+    /// An error with a code and a message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        LinkError { code, message: message.into(), status: None }
+    }
+
+    /// A `signaling-http` error for an HTTP status.
+    pub fn http(status: u16, detail: &str) -> Self {
+        let hint = match status {
+            401 | 403 => "check the token",
+            404 => "check the WHIP endpoint URL",
+            415 => "the endpoint does not accept application/sdp",
+            s if s >= 500 => "the server failed; try again later",
+            _ => "the server refused the offer",
+        };
+        let mut message = format!("WHIP endpoint answered HTTP {status}: {hint}");
+        let detail = detail.trim();
+        if !detail.is_empty() {
+            // Only the first line, bounded: a body may be large or carry an SDP.
+            let first: String = detail.lines().next().unwrap_or("").chars().take(200).collect();
+            message.push_str(" (");
+            message.push_str(&first);
+            message.push(')');
+        }
+        LinkError { code: ErrorCode::SignalingHttp, message, status: Some(status) }
+    }
+
+    /// The `aborted` error a pending `connect()` rejects with when the link is ended.
+    pub fn aborted() -> Self {
+        LinkError::new(ErrorCode::Aborted, "connect() was aborted: the link was disconnected before it connected")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_stable_kebab_case() {
+        let all = [
+            ErrorCode::InvalidOption,
+            ErrorCode::InvalidArgument,
+            ErrorCode::Unsupported,
+            ErrorCode::TokenFailed,
+            ErrorCode::MicDenied,
+            ErrorCode::MicUnavailable,
+            ErrorCode::PeerConnection,
+            ErrorCode::SignalingNetwork,
+            ErrorCode::SignalingHttp,
+            ErrorCode::SignalingAnswer,
+            ErrorCode::ConnectTimeout,
+            ErrorCode::IceFailed,
+            ErrorCode::Aborted,
+            ErrorCode::NotConnected,
+            ErrorCode::Disposed,
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for c in all {
+            let s = c.as_str();
+            assert!(s.chars().all(|ch| ch.is_ascii_lowercase() || ch == '-'), "{s}");
+            assert!(seen.insert(s), "duplicate code {s}");
+        }
+        assert_eq!(ErrorCode::SignalingHttp.as_str(), "signaling-http");
+    }
+
+    #[test]
+    fn http_error_keeps_status_and_first_line_only() {
+        let e = LinkError::http(500, "boom\nv=0\r\na=ice-pwd:secret");
+        assert_eq!(e.code, ErrorCode::SignalingHttp);
+        assert_eq!(e.status, Some(500));
+        assert!(e.message.contains("HTTP 500"));
+        assert!(e.message.contains("boom"));
+        assert!(!e.message.contains("secret"));
+    }
+}

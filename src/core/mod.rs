@@ -1,0 +1,13 @@
+//! The pure core: no browser APIs, no clock. Everything here runs natively under `cargo test`.
+
+pub mod error;
+pub mod machine;
+pub mod options;
+pub mod session;
+pub mod snapshot;
+
+pub use error::{ErrorCode, LinkError};
+pub use machine::{ConnectPhase, Effect, EndReason, Input, Machine, PeerState, Status};
+pub use options::{AudioOptions, IceServer, Options};
+pub use session::Session;
+pub use snapshot::{ErrorInfo, Snapshot};

@@ -1,0 +1,253 @@
+//! Validated link options. The JS boundary parses a plain object into [`Options`] with
+//! [`Options::validate`] before anything in the browser is touched.
+
+use super::error::{ErrorCode, LinkError};
+
+/// Default for `connectTimeoutMs`: 15 000 ms.
+pub const DEFAULT_CONNECT_TIMEOUT_MS: u32 = 15_000;
+/// Largest accepted `connectTimeoutMs`: 600 000 ms (10 minutes).
+pub const MAX_CONNECT_TIMEOUT_MS: u32 = 600_000;
+/// Default data channel label: `"events"`.
+pub const DEFAULT_DATA_CHANNEL_LABEL: &str = "events";
+
+/// Microphone capture settings, passed to `getUserMedia` as audio constraints.
+/// Defaults follow the voice-agent practice: echo cancellation, noise suppression and
+/// auto gain on, mono.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AudioOptions {
+    /// `echoCancellation` constraint (default `true`).
+    pub echo_cancellation: bool,
+    /// `noiseSuppression` constraint (default `true`).
+    pub noise_suppression: bool,
+    /// `autoGainControl` constraint (default `true`).
+    pub auto_gain_control: bool,
+    /// `channelCount` constraint, 1 or 2 (default 1, mono).
+    pub channel_count: u8,
+    /// `deviceId` constraint (exact), or `None` for the default microphone.
+    pub device_id: Option<String>,
+}
+
+impl Default for AudioOptions {
+    fn default() -> Self {
+        AudioOptions {
+            echo_cancellation: true,
+            noise_suppression: true,
+            auto_gain_control: true,
+            channel_count: 1,
+            device_id: None,
+        }
+    }
+}
+
+/// One ICE server, as in `RTCIceServer` (W3C webrtc-pc): `urls` with a `stun:`, `stuns:`,
+/// `turn:` or `turns:` scheme, and for TURN a username and credential.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IceServer {
+    /// One or more server URLs.
+    pub urls: Vec<String>,
+    /// TURN username.
+    pub username: Option<String>,
+    /// TURN credential.
+    pub credential: Option<String>,
+}
+
+/// Everything the link needs to know, validated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Options {
+    /// The WHIP endpoint (absolute `http:` or `https:` URL) the SDP offer is POSTed to.
+    pub url: String,
+    /// ICE servers for the peer connection (default: none — host candidates only).
+    pub ice_servers: Vec<IceServer>,
+    /// Microphone constraints.
+    pub audio: AudioOptions,
+    /// How long `connect()` may take, in milliseconds, from the call to `connected`.
+    pub connect_timeout_ms: u32,
+    /// Label of the data channel the link opens for app events.
+    pub data_channel_label: String,
+}
+
+/// The options as they arrive from JS, before validation. Absent fields are `None`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RawOptions {
+    /// `url`.
+    pub url: Option<String>,
+    /// `iceServers`.
+    pub ice_servers: Option<Vec<IceServer>>,
+    /// `audio`: each constraint optional.
+    pub echo_cancellation: Option<bool>,
+    /// `audio.noiseSuppression`.
+    pub noise_suppression: Option<bool>,
+    /// `audio.autoGainControl`.
+    pub auto_gain_control: Option<bool>,
+    /// `audio.channelCount`.
+    pub channel_count: Option<f64>,
+    /// `audio.deviceId`.
+    pub device_id: Option<String>,
+    /// `connectTimeoutMs`.
+    pub connect_timeout_ms: Option<f64>,
+    /// `dataChannelLabel`.
+    pub data_channel_label: Option<String>,
+}
+
+fn invalid(message: String) -> LinkError {
+    LinkError::new(ErrorCode::InvalidOption, message)
+}
+
+/// Checks that `url` is an absolute `http:`/`https:` URL with a host.
+pub fn validate_endpoint(url: &str) -> Result<(), LinkError> {
+    let lower = url.trim().to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"))
+        .ok_or_else(|| invalid(format!("options.url must be an http: or https: URL, got \"{}\"", clip(url))))?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty() {
+        return Err(invalid(format!("options.url has no host: \"{}\"", clip(url))));
+    }
+    Ok(())
+}
+
+fn clip(s: &str) -> String {
+    s.chars().take(120).collect()
+}
+
+impl IceServer {
+    fn validate(&self, index: usize) -> Result<(), LinkError> {
+        if self.urls.is_empty() {
+            return Err(invalid(format!("options.iceServers[{index}].urls is empty")));
+        }
+        for u in &self.urls {
+            let scheme = u.split(':').next().unwrap_or("").to_ascii_lowercase();
+            match scheme.as_str() {
+                "stun" | "stuns" => {}
+                "turn" | "turns" => {
+                    if self.username.is_none() || self.credential.is_none() {
+                        return Err(invalid(format!(
+                            "options.iceServers[{index}]: a TURN server needs username and credential"
+                        )));
+                    }
+                }
+                _ => {
+                    return Err(invalid(format!(
+                        "options.iceServers[{index}].urls: \"{}\" must start with stun:, stuns:, turn: or turns:",
+                        clip(u)
+                    )))
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Options {
+    /// Validates raw options. Errors have code `invalid-option` and name the field.
+    pub fn validate(raw: RawOptions) -> Result<Options, LinkError> {
+        let url = raw
+            .url
+            .ok_or_else(|| invalid("options.url is required: the WHIP endpoint to POST the SDP offer to".into()))?;
+        validate_endpoint(&url)?;
+
+        let ice_servers = raw.ice_servers.unwrap_or_default();
+        for (i, s) in ice_servers.iter().enumerate() {
+            s.validate(i)?;
+        }
+
+        let defaults = AudioOptions::default();
+        let channel_count = match raw.channel_count {
+            None => defaults.channel_count,
+            Some(c) if c == 1.0 || c == 2.0 => c as u8,
+            Some(c) => return Err(invalid(format!("options.audio.channelCount must be 1 or 2, got {c}"))),
+        };
+        let audio = AudioOptions {
+            echo_cancellation: raw.echo_cancellation.unwrap_or(defaults.echo_cancellation),
+            noise_suppression: raw.noise_suppression.unwrap_or(defaults.noise_suppression),
+            auto_gain_control: raw.auto_gain_control.unwrap_or(defaults.auto_gain_control),
+            channel_count,
+            device_id: raw.device_id.filter(|d| !d.is_empty()),
+        };
+
+        let connect_timeout_ms = match raw.connect_timeout_ms {
+            None => DEFAULT_CONNECT_TIMEOUT_MS,
+            Some(ms) if ms.is_finite() && ms >= 1.0 && ms <= MAX_CONNECT_TIMEOUT_MS as f64 => ms.round() as u32,
+            Some(ms) => {
+                return Err(invalid(format!(
+                    "options.connectTimeoutMs must be a number of milliseconds from 1 to {MAX_CONNECT_TIMEOUT_MS}, got {ms}"
+                )))
+            }
+        };
+
+        let data_channel_label = match raw.data_channel_label {
+            None => DEFAULT_DATA_CHANNEL_LABEL.to_string(),
+            Some(l) if !l.is_empty() && l.len() <= 65_535 => l,
+            Some(_) => return Err(invalid("options.dataChannelLabel must be a non-empty string".into())),
+        };
+
+        Ok(Options { url, ice_servers, audio, connect_timeout_ms, data_channel_label })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(url: &str) -> RawOptions {
+        RawOptions { url: Some(url.into()), ..Default::default() }
+    }
+
+    #[test]
+    fn defaults_are_voice_friendly() {
+        let o = Options::validate(raw("https://example.com/whip")).unwrap();
+        assert_eq!(o.audio, AudioOptions::default());
+        assert!(o.audio.echo_cancellation && o.audio.noise_suppression && o.audio.auto_gain_control);
+        assert_eq!(o.audio.channel_count, 1);
+        assert_eq!(o.connect_timeout_ms, DEFAULT_CONNECT_TIMEOUT_MS);
+        assert_eq!(o.data_channel_label, "events");
+    }
+
+    #[test]
+    fn url_is_required_and_must_be_http() {
+        let e = Options::validate(RawOptions::default()).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidOption);
+        assert!(e.message.contains("options.url"));
+        for bad in ["ftp://x/whip", "ws://x/whip", "whip", "", "http://", "https:///path"] {
+            let e = Options::validate(raw(bad)).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidOption, "{bad}");
+        }
+        for good in ["http://127.0.0.1:7878/whip", "HTTPS://Example.com/v1/realtime?model=x"] {
+            assert!(Options::validate(raw(good)).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn timeout_bounds() {
+        for bad in [0.0, -5.0, f64::NAN, f64::INFINITY, 600_001.0] {
+            let r = RawOptions { connect_timeout_ms: Some(bad), ..raw("http://h/w") };
+            let e = Options::validate(r).unwrap_err();
+            assert!(e.message.contains("connectTimeoutMs"), "{bad}: {}", e.message);
+        }
+        let r = RawOptions { connect_timeout_ms: Some(2500.4), ..raw("http://h/w") };
+        assert_eq!(Options::validate(r).unwrap().connect_timeout_ms, 2500);
+    }
+
+    #[test]
+    fn ice_servers_checked() {
+        let stun = IceServer { urls: vec!["stun:stun.example.org:3478".into()], username: None, credential: None };
+        let turn_no_cred = IceServer { urls: vec!["turn:t.example.org".into()], username: None, credential: None };
+        let http = IceServer { urls: vec!["http://nope".into()], username: None, credential: None };
+        let ok = RawOptions { ice_servers: Some(vec![stun.clone()]), ..raw("http://h/w") };
+        assert_eq!(Options::validate(ok).unwrap().ice_servers, vec![stun]);
+        for bad in [turn_no_cred, http, IceServer { urls: vec![], username: None, credential: None }] {
+            let r = RawOptions { ice_servers: Some(vec![bad]), ..raw("http://h/w") };
+            let e = Options::validate(r).unwrap_err();
+            assert!(e.message.contains("iceServers[0]"), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn channel_count_is_one_or_two() {
+        let r = RawOptions { channel_count: Some(3.0), ..raw("http://h/w") };
+        assert!(Options::validate(r).unwrap_err().message.contains("channelCount"));
+        let r = RawOptions { channel_count: Some(2.0), ..raw("http://h/w") };
+        assert_eq!(Options::validate(r).unwrap().audio.channel_count, 2);
+    }
+}

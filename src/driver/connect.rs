@@ -1,0 +1,166 @@
+//! The connect sequence, in the seeds' order: token → microphone → peer connection → track →
+//! data channel → listeners → offer → WHIP POST → answer. After every `.await` the attempt is
+//! checked: when it is no longer current (disconnect, dispose, timeout, failure), the step's
+//! result is released at once — a late `getUserMedia` has its tracks stopped, a late WHIP
+//! session is deleted.
+
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{AbortController, Event, MessageEvent};
+
+use super::{Link, TokenSource};
+use crate::core::{ConnectPhase, ErrorCode, Input, LinkError};
+use crate::platform::channel::Channel;
+use crate::platform::mic::Microphone;
+use crate::platform::peer::{self, Peer};
+use crate::platform::playback::Playback;
+use crate::platform::{js, signaling};
+
+impl Link {
+    pub(super) async fn run_connect(&self, attempt: u32) {
+        if let Err(error) = self.connect_steps(attempt).await {
+            // Ignored by the machine when the attempt is no longer current.
+            self.dispatch(Input::Failed { attempt, error });
+        }
+    }
+
+    fn phase(&self, attempt: u32, phase: ConnectPhase) {
+        self.dispatch(Input::Phase { attempt, phase });
+    }
+
+    async fn connect_steps(&self, attempt: u32) -> Result<(), LinkError> {
+        let config = &self.0.config;
+
+        let token = resolve_token(&config.token).await?;
+        if !self.is_current(attempt) {
+            return Ok(());
+        }
+        self.0.state.borrow_mut().res.token = token.clone();
+
+        self.phase(attempt, ConnectPhase::Microphone);
+        let mic = Microphone::acquire(&config.options.audio).await?;
+        if !self.is_current(attempt) {
+            drop(mic); // stops the tracks of a getUserMedia that resolved too late
+            return Ok(());
+        }
+        let track = mic
+            .audio_track()
+            .ok_or_else(|| LinkError::new(ErrorCode::MicUnavailable, "getUserMedia returned no audio track"))?;
+        let stream = mic.stream().clone();
+        self.0.state.borrow_mut().res.mic = Some(mic);
+
+        self.phase(attempt, ConnectPhase::Offer);
+        let mut peer = Peer::new(&config.ice_servers)?;
+        peer.add_track(&track, &stream);
+        let mut channel = Channel::create(peer.connection(), &config.options.data_channel_label)?;
+        self.wire(&mut peer, &mut channel, attempt);
+        let pc = peer.connection().clone();
+        {
+            let mut st = self.0.state.borrow_mut();
+            st.res.peer = Some(peer);
+            st.res.channel = Some(channel);
+        }
+        let offer = peer::create_offer(&pc).await?;
+        if !self.is_current(attempt) {
+            return Ok(());
+        }
+
+        self.phase(attempt, ConnectPhase::Signaling);
+        let abort = AbortController::new()
+            .map_err(|e| LinkError::new(ErrorCode::Unsupported, format!("AbortController: {}", js::error_message(&e))))?;
+        let signal = abort.signal();
+        self.0.state.borrow_mut().res.signaling_abort = Some(abort);
+        let answer = signaling::post_offer(&config.options.url, token.as_deref(), &offer, &signal).await;
+        if self.is_current(attempt) {
+            self.0.state.borrow_mut().res.signaling_abort = None;
+        }
+        let answer = match answer {
+            Ok(a) => a,
+            Err(_) if !self.is_current(attempt) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        // When the attempt is stale, the machine answers with DeleteOrphan.
+        self.dispatch(Input::SessionCreated { attempt, session: answer.session });
+        if !self.is_current(attempt) {
+            return Ok(());
+        }
+        peer::apply_answer(&pc, &answer.sdp).await?;
+        self.phase(attempt, ConnectPhase::Ice);
+        Ok(())
+    }
+
+    /// Attaches the peer connection and data channel listeners. Each listener is owned by the
+    /// `Peer`/`Channel` it is attached to, and removed when that is closed or dropped.
+    fn wire(&self, peer: &mut Peer, channel: &mut Channel, attempt: u32) {
+        let weak = self.weak();
+        let pc = peer.connection().clone();
+        peer.on("connectionstatechange", move |_| {
+            if let Some(link) = Link::from_weak(&weak) {
+                link.dispatch(Input::PeerState { attempt, state: peer::map_state(pc.connection_state()) });
+            }
+        });
+        let weak = self.weak();
+        peer.on("track", move |ev| {
+            if let Some(link) = Link::from_weak(&weak) {
+                link.on_remote_track(attempt, ev);
+            }
+        });
+        let weak = self.weak();
+        channel.on("open", move |_| {
+            if let Some(link) = Link::from_weak(&weak) {
+                link.dispatch(Input::ChannelOpen { attempt });
+            }
+        });
+        let weak = self.weak();
+        channel.on("close", move |_| {
+            if let Some(link) = Link::from_weak(&weak) {
+                link.dispatch(Input::ChannelClosed { attempt });
+            }
+        });
+        let weak = self.weak();
+        channel.on("message", move |ev| {
+            if let (Some(link), Some(msg)) = (Link::from_weak(&weak), ev.dyn_ref::<MessageEvent>()) {
+                if link.is_current(attempt) {
+                    link.emit_message(msg.data());
+                }
+            }
+        });
+    }
+
+    /// Plays a remote audio track. A second `track` event for the stream already playing
+    /// (renegotiation, ICE restart) is ignored: never a second audio element.
+    fn on_remote_track(&self, attempt: u32, ev: &Event) {
+        if !self.is_current(attempt) {
+            return;
+        }
+        let Some(stream) = peer::track_stream(ev) else { return };
+        if let Some(p) = &self.0.state.borrow().res.playback {
+            if p.stream().id() == stream.id() {
+                return;
+            }
+        }
+        match Playback::start(stream, || log::warn!("remote audio is blocked by the autoplay policy")) {
+            Ok(p) => {
+                let old = self.0.state.borrow_mut().res.playback.replace(p);
+                drop(old);
+            }
+            Err(e) => log::warn!("remote audio could not start: {}", js::error_message(&e)),
+        }
+    }
+}
+
+async fn resolve_token(source: &TokenSource) -> Result<Option<String>, LinkError> {
+    let provider = match source {
+        TokenSource::None => return Ok(None),
+        TokenSource::Static(s) => return Ok(Some(s.clone())),
+        TokenSource::Provider(f) => f,
+    };
+    let fail = |detail: String| {
+        LinkError::new(ErrorCode::TokenFailed, format!("the token provider failed: {detail}"))
+    };
+    let value = provider.call0(&JsValue::UNDEFINED).map_err(|e| fail(js::error_message(&e)))?;
+    let value = js::settle(value).await.map_err(|e| fail(js::error_message(&e)))?;
+    match value.as_string() {
+        Some(s) if !s.is_empty() => Ok(Some(s)),
+        _ => Err(fail("it must return (or resolve to) a non-empty string".into())),
+    }
+}

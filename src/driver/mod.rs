@@ -1,0 +1,297 @@
+//! The driver: owns the core [`Machine`] and every browser resource, feeds browser events to
+//! the machine as inputs, and applies its effects in order.
+//!
+//! Re-entrancy rule: no `RefCell` borrow is held while JS runs (app listeners, promise
+//! settlement, teardown steps) or across an `.await`. Effects are computed under a borrow and
+//! applied after it is released.
+
+mod connect;
+mod teardown;
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use gloo_timers::callback::Timeout;
+use js_sys::{Function, Promise};
+use wasm_bindgen::prelude::*;
+use web_sys::AbortController;
+
+use crate::core::{Effect, EndReason, ErrorCode, Input, LinkError, Machine, Options, Snapshot, Status};
+use crate::platform::channel::Channel;
+use crate::platform::mic::Microphone;
+use crate::platform::peer::Peer;
+use crate::platform::playback::Playback;
+use crate::platform::{clock, js};
+
+/// Where the bearer token comes from.
+pub enum TokenSource {
+    /// No `Authorization` header.
+    None,
+    /// A fixed token.
+    Static(String),
+    /// A function returning a token or a promise of one, called on every connect (ephemeral
+    /// tokens).
+    Provider(Function),
+}
+
+/// Everything the link is configured with: validated options plus the JS values that cannot
+/// live in the pure core.
+pub struct Config {
+    /// Validated options.
+    pub options: Options,
+    /// Token source.
+    pub token: TokenSource,
+    /// The app's `iceServers` array as given (validated), or `undefined`.
+    pub ice_servers: JsValue,
+}
+
+/// Browser resources of the current connection. Teardown takes them out and releases them in
+/// order; each one also releases itself on drop.
+#[derive(Default)]
+struct Resources {
+    connect_timer: Option<Timeout>,
+    signaling_abort: Option<AbortController>,
+    mic: Option<Microphone>,
+    playback: Option<Playback>,
+    channel: Option<Channel>,
+    peer: Option<Peer>,
+    token: Option<String>,
+}
+
+struct Pending {
+    promise: Promise,
+    resolve: Function,
+    reject: Function,
+}
+
+struct State {
+    machine: Machine,
+    res: Resources,
+    pending: Option<Pending>,
+    /// Settles when the last teardown's WHIP `DELETE` has settled.
+    closing: Option<Promise>,
+    snapshot: Option<(u64, JsValue)>,
+    disposed: bool,
+}
+
+type Listeners = RefCell<Vec<(u32, Function)>>;
+
+struct Inner {
+    config: Config,
+    state: RefCell<State>,
+    subscribers: Listeners,
+    message_listeners: Listeners,
+    next_listener_id: std::cell::Cell<u32>,
+}
+
+/// A cloneable handle on one link.
+#[derive(Clone)]
+pub struct Link(Rc<Inner>);
+
+impl Link {
+    /// A new, idle link. Touches no browser API.
+    pub fn new(config: Config) -> Link {
+        let machine = Machine::new(config.options.connect_timeout_ms);
+        Link(Rc::new(Inner {
+            config,
+            state: RefCell::new(State {
+                machine,
+                res: Resources::default(),
+                pending: None,
+                closing: None,
+                snapshot: None,
+                disposed: false,
+            }),
+            subscribers: RefCell::new(Vec::new()),
+            message_listeners: RefCell::new(Vec::new()),
+            next_listener_id: std::cell::Cell::new(1),
+        }))
+    }
+
+    fn weak(&self) -> Weak<Inner> {
+        Rc::downgrade(&self.0)
+    }
+
+    fn from_weak(w: &Weak<Inner>) -> Option<Link> {
+        w.upgrade().map(Link)
+    }
+
+    /// Feeds an input to the machine and applies the resulting effects.
+    pub(crate) fn dispatch(&self, input: Input) {
+        let effects = {
+            let mut st = self.0.state.borrow_mut();
+            st.machine.handle(clock::now_ms(), input)
+        };
+        for e in effects {
+            self.apply(e);
+        }
+    }
+
+    fn apply(&self, effect: Effect) {
+        match effect {
+            Effect::StartConnect { attempt, timeout_ms } => {
+                let weak = self.weak();
+                let timer = Timeout::new(timeout_ms, move || {
+                    if let Some(link) = Link::from_weak(&weak) {
+                        link.dispatch(Input::ConnectTimeout { attempt });
+                    }
+                });
+                self.0.state.borrow_mut().res.connect_timer = Some(timer);
+                let link = self.clone();
+                wasm_bindgen_futures::spawn_local(async move { link.run_connect(attempt).await });
+            }
+            Effect::Teardown { delete_session } => self.teardown(delete_session),
+            Effect::DeleteOrphan(session) => {
+                let token = self.0.state.borrow().res.token.clone();
+                if let Some(url) = session.url {
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let _ = crate::platform::signaling::delete_session(&url, token.as_deref(), false).await;
+                    });
+                }
+            }
+            Effect::SettleConnect(result) => {
+                let pending = self.0.state.borrow_mut().pending.take();
+                if let Some(p) = pending {
+                    let _ = match result {
+                        Ok(()) => p.resolve.call0(&JsValue::UNDEFINED),
+                        Err(e) => p.reject.call1(&JsValue::UNDEFINED, &js::js_error(&e)),
+                    };
+                }
+            }
+            Effect::Notify => self.notify(),
+        }
+    }
+
+    fn notify(&self) {
+        let listeners: Vec<Function> = self.0.subscribers.borrow().iter().map(|(_, f)| f.clone()).collect();
+        for f in listeners {
+            if let Err(e) = f.call0(&JsValue::UNDEFINED) {
+                log::warn!("a subscribe() listener threw: {}", js::error_message(&e));
+            }
+        }
+    }
+
+    fn check_usable(&self) -> Result<(), LinkError> {
+        if self.0.state.borrow().disposed {
+            return Err(LinkError::new(ErrorCode::Disposed, "this VoiceLink was disposed: create a new one"));
+        }
+        Ok(())
+    }
+
+    /// `connect()`: a promise that resolves when connected. While connecting, returns the
+    /// same promise; while connected, a resolved one.
+    pub fn connect(&self) -> Promise {
+        if let Err(e) = self.check_usable() {
+            return Promise::reject(&js::js_error(&e));
+        }
+        {
+            let st = self.0.state.borrow();
+            match st.machine.status() {
+                Status::Connected => return Promise::resolve(&JsValue::UNDEFINED),
+                Status::Connecting => {
+                    if let Some(p) = &st.pending {
+                        return p.promise.clone();
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut handles: Option<(Function, Function)> = None;
+        let promise = Promise::new(&mut |resolve, reject| handles = Some((resolve, reject)));
+        if let Some((resolve, reject)) = handles {
+            self.0.state.borrow_mut().pending = Some(Pending { promise: promise.clone(), resolve, reject });
+        }
+        self.dispatch(Input::Connect);
+        promise
+    }
+
+    /// Ends the link for `reason`. The microphone is stopped before this returns; the returned
+    /// promise settles once the WHIP `DELETE` has settled.
+    pub fn end(&self, reason: EndReason) -> Promise {
+        self.dispatch(Input::Disconnect { reason });
+        let closing = self.0.state.borrow().closing.clone();
+        closing.unwrap_or_else(|| Promise::resolve(&JsValue::UNDEFINED))
+    }
+
+    /// `dispose()`: ends the link and forgets every app listener; later calls fail with
+    /// `disposed`. Idempotent.
+    pub fn dispose(&self) {
+        if self.0.state.borrow().disposed {
+            return;
+        }
+        let _ = self.end(EndReason::Disposed);
+        self.0.state.borrow_mut().disposed = true;
+        self.0.subscribers.borrow_mut().clear();
+        self.0.message_listeners.borrow_mut().clear();
+    }
+
+    /// Sends `text` on the data channel. Errors: `not-connected`, `disposed`.
+    pub fn send_text(&self, text: &str) -> Result<(), LinkError> {
+        self.check_usable()?;
+        let st = self.0.state.borrow();
+        match &st.res.channel {
+            Some(c) if st.machine.status() == Status::Connected => c.send(text),
+            _ => Err(LinkError::new(ErrorCode::NotConnected, "not connected: call connect() and wait for it to resolve")),
+        }
+    }
+
+    /// The snapshot as a frozen JS object — the same object until something changes.
+    pub fn snapshot(&self) -> JsValue {
+        let mut st = self.0.state.borrow_mut();
+        let version = st.machine.version();
+        if let Some((v, obj)) = &st.snapshot {
+            if *v == version {
+                return obj.clone();
+            }
+        }
+        let snap = Snapshot::of(&st.machine);
+        let ser = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
+        let obj = serde::Serialize::serialize(&snap, &ser).unwrap_or(JsValue::NULL);
+        if obj.is_object() {
+            js_sys::Object::freeze(obj.unchecked_ref::<js_sys::Object>());
+        }
+        st.snapshot = Some((version, obj.clone()));
+        obj
+    }
+
+    fn add_listener(&self, list: fn(&Inner) -> &Listeners, f: Function) -> Result<Function, LinkError> {
+        self.check_usable()?;
+        let id = self.0.next_listener_id.get();
+        self.0.next_listener_id.set(id.wrapping_add(1));
+        list(&self.0).borrow_mut().push((id, f));
+        let weak = self.weak();
+        let off = Closure::<dyn FnMut()>::new(move || {
+            if let Some(inner) = weak.upgrade() {
+                list(&inner).borrow_mut().retain(|(i, _)| *i != id);
+            }
+        });
+        Ok(off.into_js_value().unchecked_into())
+    }
+
+    /// Adds a change listener; returns the function that removes it (idempotent).
+    pub fn subscribe(&self, f: Function) -> Result<Function, LinkError> {
+        self.add_listener(|i| &i.subscribers, f)
+    }
+
+    /// Adds a data-channel message listener; returns the function that removes it.
+    pub fn on_message(&self, f: Function) -> Result<Function, LinkError> {
+        self.add_listener(|i| &i.message_listeners, f)
+    }
+
+    fn emit_message(&self, data: JsValue) {
+        let value = match data.as_string() {
+            Some(s) => js_sys::JSON::parse(&s).unwrap_or(data),
+            None => data,
+        };
+        let listeners: Vec<Function> = self.0.message_listeners.borrow().iter().map(|(_, f)| f.clone()).collect();
+        for f in listeners {
+            if let Err(e) = f.call1(&JsValue::UNDEFINED, &value) {
+                log::warn!("a message listener threw: {}", js::error_message(&e));
+            }
+        }
+    }
+
+    fn is_current(&self, attempt: u32) -> bool {
+        self.0.state.borrow().machine.is_current(attempt)
+    }
+}

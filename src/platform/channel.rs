@@ -1,0 +1,64 @@
+//! The data channel for app events, with its listeners — released on drop.
+
+use gloo_events::EventListener;
+use wasm_bindgen::JsValue;
+use web_sys::{Event, RtcDataChannel, RtcDataChannelInit, RtcDataChannelState, RtcPeerConnection};
+
+use super::js;
+use crate::core::{ErrorCode, LinkError};
+
+/// An `RTCDataChannel` (ordered, reliable) with the listeners attached to it. Dropping it
+/// removes the listeners and closes the channel.
+pub struct Channel {
+    dc: RtcDataChannel,
+    listeners: Vec<EventListener>,
+}
+
+impl Channel {
+    /// Creates the channel on `pc` with `label` (must happen before the offer so the SDP
+    /// carries the SCTP m-line). Errors: `peer-connection`.
+    pub fn create(pc: &RtcPeerConnection, label: &str) -> Result<Channel, LinkError> {
+        let init = RtcDataChannelInit::new();
+        init.set_ordered(true);
+        let dc = pc.create_data_channel_with_data_channel_dict(label, &init);
+        if JsValue::from(&dc).is_undefined() {
+            return Err(LinkError::new(ErrorCode::PeerConnection, "createDataChannel returned nothing"));
+        }
+        Ok(Channel { dc, listeners: Vec::new() })
+    }
+
+    /// Listens to `event` (`open`, `message`, `close`, ...) for as long as this `Channel` lives.
+    pub fn on(&mut self, event: &'static str, f: impl FnMut(&Event) + 'static) {
+        self.listeners.push(EventListener::new(&self.dc, event, f));
+    }
+
+    /// `true` when `readyState` is `open`.
+    pub fn is_open(&self) -> bool {
+        self.dc.ready_state() == RtcDataChannelState::Open
+    }
+
+    /// Sends a text message. Errors: `not-connected` when the channel is not open.
+    pub fn send(&self, text: &str) -> Result<(), LinkError> {
+        if !self.is_open() {
+            return Err(LinkError::new(ErrorCode::NotConnected, "the data channel is not open: wait for status \"connected\""));
+        }
+        self.dc.send_with_str(text).map_err(|e| {
+            LinkError::new(ErrorCode::NotConnected, format!("the data channel refused the message: {}", js::error_message(&e)))
+        })
+    }
+
+    /// Removes the listeners, then closes the channel if it is not closed yet.
+    pub fn close(&mut self) -> Result<(), JsValue> {
+        self.listeners.clear();
+        match self.dc.ready_state() {
+            RtcDataChannelState::Closed | RtcDataChannelState::Closing => Ok(()),
+            _ => js::try_call(&self.dc, "close").map(|_| ()),
+        }
+    }
+}
+
+impl Drop for Channel {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}

@@ -1,0 +1,134 @@
+//! The peer connection: creation, the SDP offer with gathered ICE candidates (non-trickle
+//! WHIP, RFC 9725 §4.1), the answer, and its event listeners — all released on drop.
+
+use gloo_events::EventListener;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    Event, MediaStream, MediaStreamTrack, RtcConfiguration, RtcIceGatheringState, RtcPeerConnection,
+    RtcPeerConnectionState, RtcSdpType, RtcSessionDescriptionInit,
+};
+
+use super::js;
+use crate::core::{ErrorCode, LinkError, PeerState};
+
+/// Longest wait for ICE gathering to complete before the offer is sent with the candidates
+/// gathered so far, in milliseconds. Host candidates take a few ms; STUN can take seconds.
+pub const ICE_GATHERING_TIMEOUT_MS: u32 = 2_000;
+
+/// An `RTCPeerConnection` with the listeners attached to it. Dropping it removes the
+/// listeners and closes the connection.
+pub struct Peer {
+    pc: RtcPeerConnection,
+    listeners: Vec<EventListener>,
+}
+
+fn pc_error(what: &str, e: &JsValue) -> LinkError {
+    LinkError::new(ErrorCode::PeerConnection, format!("{what} failed: {}", js::error_message(e)))
+}
+
+impl Peer {
+    /// Creates the peer connection. `ice_servers` is the app's `iceServers` array (already
+    /// validated), or `undefined`. Errors: `unsupported` when the browser has no WebRTC.
+    pub fn new(ice_servers: &JsValue) -> Result<Peer, LinkError> {
+        let config = RtcConfiguration::new();
+        if !ice_servers.is_undefined() && !ice_servers.is_null() {
+            config.set_ice_servers(ice_servers);
+        }
+        let pc = RtcPeerConnection::new_with_configuration(&config).map_err(|e| {
+            LinkError::new(
+                ErrorCode::Unsupported,
+                format!("RTCPeerConnection could not be created: {}", js::error_message(&e)),
+            )
+        })?;
+        Ok(Peer { pc, listeners: Vec::new() })
+    }
+
+    /// The underlying `RTCPeerConnection`.
+    pub fn connection(&self) -> &RtcPeerConnection {
+        &self.pc
+    }
+
+    /// Listens to `event` on the peer connection for as long as this `Peer` lives.
+    pub fn on(&mut self, event: &'static str, f: impl FnMut(&Event) + 'static) {
+        self.listeners.push(EventListener::new(&self.pc, event, f));
+    }
+
+    /// Sends the microphone track (`addTrack`, W3C webrtc-pc §5.1).
+    pub fn add_track(&self, track: &MediaStreamTrack, stream: &MediaStream) {
+        self.pc.add_track_0(track, stream);
+    }
+
+    /// `connectionState`, mapped.
+    pub fn state(&self) -> PeerState {
+        map_state(self.pc.connection_state())
+    }
+
+    /// Removes the listeners and closes the connection (errors from `close()` are returned,
+    /// the listeners are gone either way).
+    pub fn close(&mut self) -> Result<(), JsValue> {
+        self.listeners.clear();
+        js::try_call(&self.pc, "close").map(|_| ())
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}
+
+/// Maps `RTCPeerConnectionState` to the core's [`PeerState`].
+pub fn map_state(s: RtcPeerConnectionState) -> PeerState {
+    match s {
+        RtcPeerConnectionState::New => PeerState::New,
+        RtcPeerConnectionState::Connecting => PeerState::Connecting,
+        RtcPeerConnectionState::Connected => PeerState::Connected,
+        RtcPeerConnectionState::Disconnected => PeerState::Disconnected,
+        RtcPeerConnectionState::Failed => PeerState::Failed,
+        _ => PeerState::Closed,
+    }
+}
+
+/// Creates the offer, sets it as local description, waits (bounded by
+/// [`ICE_GATHERING_TIMEOUT_MS`]) for ICE gathering, and returns the local SDP with its
+/// candidates. Errors: `peer-connection`.
+pub async fn create_offer(pc: &RtcPeerConnection) -> Result<String, LinkError> {
+    let offer = JsFuture::from(pc.create_offer()).await.map_err(|e| pc_error("createOffer", &e))?;
+    let sdp = js_sys::Reflect::get(&offer, &"sdp".into()).ok().and_then(|s| s.as_string()).unwrap_or_default();
+    let init = RtcSessionDescriptionInit::new(RtcSdpType::Offer);
+    init.set_sdp(&sdp);
+    JsFuture::from(pc.set_local_description(&init)).await.map_err(|e| pc_error("setLocalDescription", &e))?;
+    let watched = pc.clone();
+    js::until_event(pc.as_ref(), "icegatheringstatechange", ICE_GATHERING_TIMEOUT_MS, move || {
+        watched.ice_gathering_state() == RtcIceGatheringState::Complete
+    })
+    .await;
+    pc.local_description()
+        .map(|d| d.sdp())
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| LinkError::new(ErrorCode::PeerConnection, "the peer connection has no local description"))
+}
+
+/// Applies the WHIP answer. Errors: `signaling-answer` when the browser rejects it.
+pub async fn apply_answer(pc: &RtcPeerConnection, sdp: &str) -> Result<(), LinkError> {
+    let init = RtcSessionDescriptionInit::new(RtcSdpType::Answer);
+    init.set_sdp(sdp);
+    JsFuture::from(pc.set_remote_description(&init)).await.map(|_| ()).map_err(|e| {
+        LinkError::new(
+            ErrorCode::SignalingAnswer,
+            format!("the SDP answer was rejected by the browser: {}", js::error_message(&e)),
+        )
+    })
+}
+
+/// The first stream of a `track` event, or a new stream holding its track.
+pub fn track_stream(ev: &Event) -> Option<MediaStream> {
+    let ev: &web_sys::RtcTrackEvent = ev.dyn_ref()?;
+    let first = ev.streams().get(0);
+    if let Ok(s) = first.dyn_into::<MediaStream>() {
+        return Some(s);
+    }
+    let tracks = js_sys::Array::of1(&ev.track());
+    MediaStream::new_with_tracks(&tracks).ok()
+}

@@ -1,0 +1,102 @@
+//! WHIP signaling over `fetch` (RFC 9725): `POST` the offer, read the answer and the session
+//! URL; `DELETE` the session.
+
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortSignal, Headers, RequestInit, Response};
+
+use super::js;
+use crate::core::{ErrorCode, LinkError, Session};
+
+/// The server's answer to the offer.
+pub struct Answer {
+    /// SDP answer.
+    pub sdp: String,
+    /// The session the server created (`Location`, `ETag`, `X-Session-ID`).
+    pub session: Session,
+}
+
+fn headers(token: Option<&str>, content_type: Option<&str>) -> Result<Headers, JsValue> {
+    let h = Headers::new()?;
+    if let Some(ct) = content_type {
+        h.set("Content-Type", ct)?;
+    }
+    if let Some(t) = token {
+        h.set("Authorization", &format!("Bearer {t}"))?;
+    }
+    Ok(h)
+}
+
+async fn fetch(url: &str, init: &RequestInit) -> Result<Response, JsValue> {
+    let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
+    let resp = JsFuture::from(window.fetch_with_str_and_init(url, init)).await?;
+    resp.dyn_into::<Response>()
+}
+
+async fn text(resp: &Response) -> String {
+    match resp.text() {
+        Ok(p) => JsFuture::from(p).await.ok().and_then(|v| v.as_string()).unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// `POST`s the offer to the WHIP endpoint `url` with `Content-Type: application/sdp` and the
+/// bearer token, and returns the answer. `signal` aborts the request.
+///
+/// Errors: `signaling-network` (no HTTP response), `signaling-http` (non-2xx, with the
+/// status), `signaling-answer` (2xx whose body is not an SDP answer).
+pub async fn post_offer(url: &str, token: Option<&str>, offer: &str, signal: &AbortSignal) -> Result<Answer, LinkError> {
+    let init = RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&JsValue::from_str(offer));
+    init.set_signal(Some(signal));
+    let h = headers(token, Some("application/sdp"))
+        .map_err(|e| LinkError::new(ErrorCode::SignalingNetwork, js::error_message(&e)))?;
+    init.set_headers(&h);
+    let resp = fetch(url, &init).await.map_err(|e| {
+        LinkError::new(
+            ErrorCode::SignalingNetwork,
+            format!(
+                "the WHIP endpoint could not be reached ({}): check the URL, that the server runs, and its CORS headers",
+                js::error_message(&e)
+            ),
+        )
+    })?;
+    let status = resp.status();
+    let body = text(&resp).await;
+    if !resp.ok() {
+        return Err(LinkError::http(status, &body));
+    }
+    if !body.trim_start().starts_with("v=0") {
+        return Err(LinkError::new(
+            ErrorCode::SignalingAnswer,
+            format!("the WHIP endpoint answered HTTP {status} but the body is not an SDP answer (it must start with \"v=0\")"),
+        ));
+    }
+    let hdrs = resp.headers();
+    let get = |name: &str| hdrs.get(name).ok().flatten();
+    let location = get("Location").and_then(|l| resolve(&l, &resp.url()).or(Some(l)));
+    if location.is_none() {
+        log::warn!("the WHIP answer has no Location header (is it exposed by CORS?): the session cannot be deleted");
+    }
+    let session = Session::from_response(location.as_deref(), get("X-Session-ID").as_deref(), get("ETag").as_deref());
+    Ok(Answer { sdp: body, session })
+}
+
+/// Resolves a possibly relative `Location` against the request URL, with the browser's URL parser.
+fn resolve(location: &str, base: &str) -> Option<String> {
+    web_sys::Url::new_with_base(location, base).ok().map(|u| u.href())
+}
+
+/// `DELETE`s the WHIP session (RFC 9725 §4.3). `keepalive` lets the request outlive the page
+/// (pagehide). Returns the HTTP status.
+pub async fn delete_session(session_url: &str, token: Option<&str>, keepalive: bool) -> Result<u16, JsValue> {
+    let init = RequestInit::new();
+    init.set_method("DELETE");
+    // `keepalive` (Fetch standard) is not in every web-sys RequestInit binding: set it directly.
+    js_sys::Reflect::set(&init, &"keepalive".into(), &JsValue::from_bool(keepalive))?;
+    let h = headers(token, None)?;
+    init.set_headers(&h);
+    let resp = fetch(session_url, &init).await?;
+    Ok(resp.status())
+}
