@@ -1,5 +1,7 @@
 //! Parsing the JS options object into [`Config`]. Unknown keys are rejected (a typo such as
-//! `connectTimeOutMs` fails loudly instead of being ignored).
+//! `connectTimeOutMs` fails loudly instead of being ignored). serde-wasm-bindgen only reads
+//! the fields a struct declares, so `deny_unknown_fields` cannot see extra keys: they are
+//! checked against `Object.keys` here.
 
 use js_sys::{Function, Reflect};
 use serde::Deserialize;
@@ -16,8 +18,27 @@ enum Urls {
     Many(Vec<String>),
 }
 
+const OPTION_KEYS: &[&str] = &["url", "token", "iceServers", "audio", "connectTimeoutMs", "dataChannelLabel"];
+const AUDIO_KEYS: &[&str] = &["echoCancellation", "noiseSuppression", "autoGainControl", "channelCount", "deviceId"];
+const ICE_SERVER_KEYS: &[&str] = &["urls", "username", "credential", "credentialType"];
+
+/// Rejects keys of `value` (when it is a plain object) that are not in `known`.
+fn reject_unknown(value: &JsValue, known: &[&str], path: &str) -> Result<(), LinkError> {
+    if !value.is_object() {
+        return Ok(());
+    }
+    for key in js_sys::Object::keys(value.unchecked_ref::<js_sys::Object>()).iter() {
+        let key = key.as_string().unwrap_or_default();
+        if !known.contains(&key.as_str()) {
+            let key: String = key.chars().take(60).collect();
+            return Err(invalid(format!("{path}.{key} is not an option; expected one of: {}", known.join(", "))));
+        }
+    }
+    Ok(())
+}
+
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 struct JsIceServer {
     urls: Urls,
     username: Option<String>,
@@ -25,7 +46,7 @@ struct JsIceServer {
 }
 
 #[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 struct JsAudio {
     echo_cancellation: Option<bool>,
     noise_suppression: Option<bool>,
@@ -34,14 +55,11 @@ struct JsAudio {
     device_id: Option<String>,
 }
 
+/// The plain-data options (`token` may be a function and is read separately).
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 struct JsOptions {
     url: Option<String>,
-    /// Read separately (it may be a function); listed so it is not an unknown key.
-    #[serde(default)]
-    #[allow(dead_code)]
-    token: Option<serde::de::IgnoredAny>,
     ice_servers: Option<Vec<JsIceServer>>,
     audio: Option<JsAudio>,
     connect_timeout_ms: Option<f64>,
@@ -66,6 +84,14 @@ fn absolute(url: String) -> String {
 pub fn parse(value: &JsValue) -> Result<Config, LinkError> {
     if !value.is_object() || value.is_function() {
         return Err(invalid("new VoiceLink(options): options must be an object such as { url: \"https://…/whip\" }"));
+    }
+    reject_unknown(value, OPTION_KEYS, "options")?;
+    reject_unknown(&Reflect::get(value, &"audio".into()).unwrap_or(JsValue::UNDEFINED), AUDIO_KEYS, "options.audio")?;
+    let ice = Reflect::get(value, &"iceServers".into()).unwrap_or(JsValue::UNDEFINED);
+    if let Some(list) = ice.dyn_ref::<js_sys::Array>() {
+        for (i, server) in list.iter().enumerate() {
+            reject_unknown(&server, ICE_SERVER_KEYS, &format!("options.iceServers[{i}]"))?;
+        }
     }
     let parsed: JsOptions =
         serde_wasm_bindgen::from_value(value.clone()).map_err(|e| invalid(format!("options: {e}")))?;
