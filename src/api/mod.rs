@@ -42,6 +42,14 @@ export interface VoiceLinkOptions {
   connectTimeoutMs?: number;
   /** Label of the data channel for app events (default "events"). */
   dataChannelLabel?: string;
+  /** Milliseconds over which remote audio fades to silence on teardown, so hanging up makes no pop (default 20, 0..1000). */
+  fadeOutMs?: number;
+  /** What to do when the page is hidden (Page Visibility API): "disconnect" (default; the microphone is released) or "none". */
+  visibility?: "disconnect" | "none";
+  /** Milliseconds the page may stay hidden before the link disconnects (default 0: at once; 0..600000). */
+  visibilityGraceMs?: number;
+  /** Reconnect when the page is shown again after a visibility disconnect (default false). */
+  resumeOnVisible?: boolean;
 }
 
 /** What `getSnapshot()` returns: a frozen object, the same object until something changes. */
@@ -55,10 +63,14 @@ export interface VoiceLinkSnapshot {
   readonly sessionUrl: string | null;
   /** The error that ended the link (status "failed"). */
   readonly error: { code: VoiceLinkErrorCode; message: string; status: number | null } | null;
-  /** Why the link ended. */
-  readonly endReason: "user" | "disposed" | "error" | "server-ended" | null;
+  /** Why the link ended: disconnect(), dispose(), an error, the server (`{"type":"session.ended"}` or a closed data channel), the page hidden, or pagehide/freeze. */
+  readonly endReason: "user" | "disposed" | "error" | "server-ended" | "hidden" | "page-hide" | null;
   /** Milliseconds from the `connect()` call to "connected" (performance.now() clock). */
   readonly connectMs: number | null;
+  /** True while the browser's autoplay policy blocks remote audio: call `resumeAudio()` from a click. */
+  readonly audioBlocked: boolean;
+  /** Names of the teardown steps that threw in the last teardown (the others still ran); empty when all went well. */
+  readonly teardownErrors: readonly string[];
 }
 "#;
 
@@ -97,12 +109,22 @@ impl VoiceLink {
         self.link.connect()
     }
 
-    /// Disconnects. The microphone tracks are stopped before this returns; the data channel and
-    /// peer connection are closed; the WHIP session is deleted. The promise resolves once the
-    /// `DELETE` has settled (it never rejects). Safe to call in any state, any number of times.
+    /// Disconnects. The microphone tracks are stopped before this returns; remote audio fades
+    /// out over `fadeOutMs`, then playback, the data channel and the peer connection are
+    /// closed and the WHIP session is deleted. The promise resolves once all of that is done
+    /// (it never rejects; steps that threw are listed in the snapshot's `teardownErrors`).
+    /// Safe to call in any state, any number of times.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn disconnect(&self) -> Promise {
         self.link.end(EndReason::User)
+    }
+
+    /// Starts remote audio that the browser's autoplay policy blocked (snapshot
+    /// `audioBlocked`). Call it from a user gesture such as a click. Resolves `true` when audio
+    /// plays afterwards, `false` when it is still blocked or nothing is playing.
+    #[wasm_bindgen(js_name = resumeAudio, unchecked_return_type = "Promise<boolean>")]
+    pub fn resume_audio(&self) -> Promise {
+        self.link.resume_audio()
     }
 
     /// Sends an app message on the data channel: a string as is, anything else as JSON.

@@ -18,7 +18,18 @@ enum Urls {
     Many(Vec<String>),
 }
 
-const OPTION_KEYS: &[&str] = &["url", "token", "iceServers", "audio", "connectTimeoutMs", "dataChannelLabel"];
+const OPTION_KEYS: &[&str] = &[
+    "url",
+    "token",
+    "iceServers",
+    "audio",
+    "connectTimeoutMs",
+    "dataChannelLabel",
+    "fadeOutMs",
+    "visibility",
+    "visibilityGraceMs",
+    "resumeOnVisible",
+];
 const AUDIO_KEYS: &[&str] = &["echoCancellation", "noiseSuppression", "autoGainControl", "channelCount", "deviceId"];
 const ICE_SERVER_KEYS: &[&str] = &["urls", "username", "credential", "credentialType"];
 
@@ -64,6 +75,10 @@ struct JsOptions {
     audio: Option<JsAudio>,
     connect_timeout_ms: Option<f64>,
     data_channel_label: Option<String>,
+    fade_out_ms: Option<f64>,
+    visibility: Option<String>,
+    visibility_grace_ms: Option<f64>,
+    resume_on_visible: Option<bool>,
 }
 
 fn invalid(message: impl Into<String>) -> LinkError {
@@ -133,6 +148,10 @@ pub fn parse(value: &JsValue) -> Result<Config, LinkError> {
         device_id: audio.device_id,
         connect_timeout_ms: parsed.connect_timeout_ms,
         data_channel_label: parsed.data_channel_label,
+        fade_out_ms: parsed.fade_out_ms,
+        visibility: parsed.visibility,
+        visibility_grace_ms: parsed.visibility_grace_ms,
+        resume_on_visible: parsed.resume_on_visible,
     };
     let options = Options::validate(raw)?;
     let ice_servers = Reflect::get(value, &"iceServers".into()).unwrap_or(JsValue::UNDEFINED);

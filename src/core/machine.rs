@@ -8,6 +8,7 @@
 use serde::Serialize;
 
 use super::error::{ErrorCode, LinkError};
+use super::options::{HiddenPolicy, Options, VisibilityPolicy};
 use super::session::Session;
 
 /// Where the link is. Serialised lowercase into the snapshot's `status`.
@@ -52,8 +53,12 @@ pub enum EndReason {
     Disposed,
     /// An error ended it (see the snapshot's `error`).
     Error,
-    /// The server ended the session (it closed the data channel).
+    /// The server ended the session (a `session.ended` event, or it closed the data channel).
     ServerEnded,
+    /// The page was hidden (Page Visibility API) with the `"disconnect"` visibility policy.
+    Hidden,
+    /// The page is being left or frozen (`pagehide` / `freeze`).
+    PageHide,
 }
 
 /// `RTCPeerConnection.connectionState` (W3C webrtc-pc).
@@ -94,6 +99,22 @@ pub enum Input {
     Failed { attempt: u32, error: LinkError },
     /// The app (or the library on its behalf) ends the link.
     Disconnect { reason: EndReason },
+    /// The server said the session is over (`{"type":"session.ended"}` on the data channel).
+    ServerEnded { attempt: u32 },
+    /// `document.visibilityState` became `hidden`.
+    PageHidden,
+    /// `document.visibilityState` became `visible`.
+    PageVisible,
+    /// The visibility grace delay armed by [`Effect::ArmVisibilityTimer`] elapsed.
+    VisibilityGraceElapsed,
+    /// `pagehide` or `freeze`: the page is going away or being frozen.
+    PageHide,
+    /// The browser's autoplay policy blocked remote audio of `attempt`.
+    AudioBlocked { attempt: u32 },
+    /// Remote audio of `attempt` is playing (again).
+    AudioPlaying { attempt: u32 },
+    /// Teardown steps that threw (their names); the others ran.
+    TeardownFailed { steps: Vec<&'static str> },
 }
 
 /// What the driver must do, in the order given.
@@ -102,8 +123,14 @@ pub enum Effect {
     /// Run the connect sequence for `attempt`, and arm a timer that feeds
     /// [`Input::ConnectTimeout`] after `timeout_ms`.
     StartConnect { attempt: u32, timeout_ms: u32 },
-    /// Release every resource (mic first); `delete_session`: also send the WHIP `DELETE`.
-    Teardown { delete_session: bool },
+    /// Release every resource (mic first); `delete_session`: also send the WHIP `DELETE`;
+    /// `page_exit`: the page is going away — no fade (timers may never fire), `DELETE` with
+    /// `keepalive`.
+    Teardown { delete_session: bool, page_exit: bool },
+    /// Feed [`Input::VisibilityGraceElapsed`] after `ms` unless cancelled.
+    ArmVisibilityTimer { ms: u32 },
+    /// Cancel the visibility timer, if armed.
+    CancelVisibilityTimer,
     /// A session was created for an attempt that is no longer current: `DELETE` it so the
     /// server does not keep an orphan.
     DeleteOrphan(Session),
@@ -127,12 +154,16 @@ pub struct Machine {
     connect_started_ms: f64,
     connect_ms: Option<f64>,
     connect_timeout_ms: u32,
+    visibility: VisibilityPolicy,
+    page_hidden: bool,
+    audio_blocked: bool,
+    teardown_errors: Vec<&'static str>,
     version: u64,
 }
 
 impl Machine {
-    /// A machine in `idle`, whose connects time out after `connect_timeout_ms`.
-    pub fn new(connect_timeout_ms: u32) -> Self {
+    /// A machine in `idle` for these options (connect timeout, visibility policy).
+    pub fn new(options: &Options) -> Self {
         Machine {
             status: Status::Idle,
             phase: None,
@@ -144,7 +175,11 @@ impl Machine {
             channel_open: false,
             connect_started_ms: 0.0,
             connect_ms: None,
-            connect_timeout_ms,
+            connect_timeout_ms: options.connect_timeout_ms,
+            visibility: options.visibility.clone(),
+            page_hidden: false,
+            audio_blocked: false,
+            teardown_errors: Vec::new(),
             version: 0,
         }
     }
@@ -172,6 +207,14 @@ impl Machine {
     /// Milliseconds from `connect()` to `connected` for the current connection.
     pub fn connect_ms(&self) -> Option<f64> {
         self.connect_ms
+    }
+    /// `true` while the autoplay policy blocks remote audio (see `resumeAudio()`).
+    pub fn audio_blocked(&self) -> bool {
+        self.audio_blocked
+    }
+    /// Names of the teardown steps that threw in the last teardown.
+    pub fn teardown_errors(&self) -> &[&'static str] {
+        &self.teardown_errors
     }
     /// The current attempt number (increments on every `connect()`).
     pub fn attempt(&self) -> u32 {
@@ -208,9 +251,11 @@ impl Machine {
                 self.channel_open = false;
                 self.connect_started_ms = now_ms;
                 self.connect_ms = None;
+                self.audio_blocked = false;
+                self.teardown_errors.clear();
                 // Clean anything a previous connection may have left before starting anew.
                 vec![
-                    Effect::Teardown { delete_session: false },
+                    Effect::Teardown { delete_session: false, page_exit: false },
                     Effect::StartConnect { attempt: self.attempt, timeout_ms: self.connect_timeout_ms },
                     self.changed(),
                 ]
@@ -292,9 +337,75 @@ impl Machine {
             Input::Disconnect { reason } => {
                 if !self.is_active() {
                     // Idempotent: nothing to end, but make sure nothing is left either.
-                    return vec![Effect::Teardown { delete_session: false }];
+                    return vec![Effect::Teardown { delete_session: false, page_exit: false }];
                 }
                 self.end(reason)
+            }
+            Input::ServerEnded { attempt } => {
+                if !self.is_current(attempt) {
+                    return Vec::new();
+                }
+                self.end(EndReason::ServerEnded)
+            }
+            Input::PageHidden => {
+                self.page_hidden = true;
+                if self.visibility.on_hidden != HiddenPolicy::Disconnect || !self.is_active() {
+                    return Vec::new();
+                }
+                match self.visibility.grace_ms {
+                    0 => self.end(EndReason::Hidden),
+                    ms => vec![Effect::ArmVisibilityTimer { ms }],
+                }
+            }
+            Input::VisibilityGraceElapsed => {
+                if !self.page_hidden || self.visibility.on_hidden != HiddenPolicy::Disconnect || !self.is_active() {
+                    return Vec::new();
+                }
+                self.end(EndReason::Hidden)
+            }
+            Input::PageVisible => {
+                self.page_hidden = false;
+                let mut out = vec![Effect::CancelVisibilityTimer];
+                if self.visibility.resume_on_visible
+                    && self.status == Status::Disconnected
+                    && self.end_reason == Some(EndReason::Hidden)
+                {
+                    out.extend(self.handle(now_ms, Input::Connect));
+                }
+                out
+            }
+            Input::PageHide => {
+                if !self.is_active() {
+                    return vec![Effect::Teardown { delete_session: false, page_exit: true }];
+                }
+                let mut out = self.end(EndReason::PageHide);
+                for e in &mut out {
+                    if let Effect::Teardown { page_exit, .. } = e {
+                        *page_exit = true;
+                    }
+                }
+                out
+            }
+            Input::AudioBlocked { attempt } => {
+                if !self.is_current(attempt) || self.audio_blocked {
+                    return Vec::new();
+                }
+                self.audio_blocked = true;
+                vec![self.changed()]
+            }
+            Input::AudioPlaying { attempt } => {
+                if !self.is_current(attempt) || !self.audio_blocked {
+                    return Vec::new();
+                }
+                self.audio_blocked = false;
+                vec![self.changed()]
+            }
+            Input::TeardownFailed { steps } => {
+                if steps.is_empty() || steps == self.teardown_errors {
+                    return Vec::new();
+                }
+                self.teardown_errors = steps;
+                vec![self.changed()]
             }
         }
     }
@@ -319,7 +430,8 @@ impl Machine {
         self.status = Status::Disconnected;
         self.phase = None;
         self.end_reason = Some(reason);
-        let mut out = vec![Effect::Teardown { delete_session: true }];
+        self.audio_blocked = false;
+        let mut out = vec![Effect::CancelVisibilityTimer, Effect::Teardown { delete_session: true, page_exit: false }];
         if was_connecting {
             out.push(Effect::SettleConnect(Err(LinkError::aborted())));
         }
@@ -333,7 +445,8 @@ impl Machine {
         self.phase = None;
         self.end_reason = Some(EndReason::Error);
         self.error = Some(error.clone());
-        let mut out = vec![Effect::Teardown { delete_session: true }];
+        self.audio_blocked = false;
+        let mut out = vec![Effect::CancelVisibilityTimer, Effect::Teardown { delete_session: true, page_exit: false }];
         if was_connecting {
             out.push(Effect::SettleConnect(Err(error)));
         }
@@ -356,13 +469,25 @@ fn phase_name(p: ConnectPhase) -> &'static str {
 mod tests {
     use super::*;
 
+    fn opts(connect_timeout_ms: u32) -> Options {
+        let raw = crate::core::options::RawOptions { url: Some("http://h/whip".into()), ..Default::default() };
+        Options { connect_timeout_ms, ..Options::validate(raw).unwrap() }
+    }
+
+    fn with_visibility(on_hidden: HiddenPolicy, grace_ms: u32, resume_on_visible: bool) -> Options {
+        Options { visibility: VisibilityPolicy { on_hidden, grace_ms, resume_on_visible }, ..opts(1000) }
+    }
+
+    const TEARDOWN: Effect = Effect::Teardown { delete_session: true, page_exit: false };
+    const CLEAN: Effect = Effect::Teardown { delete_session: false, page_exit: false };
+
     fn session(id: &str) -> Session {
         Session { id: Some(id.into()), url: Some(format!("http://h/whip/sessions/{id}")), etag: None }
     }
 
     /// Drives a machine through a full connect and returns it with the attempt number.
     fn connected() -> (Machine, u32) {
-        let mut m = Machine::new(1000);
+        let mut m = Machine::new(&opts(1000));
         m.handle(0.0, Input::Connect);
         let a = m.attempt();
         m.handle(1.0, Input::SessionCreated { attempt: a, session: session("s1") });
@@ -374,12 +499,12 @@ mod tests {
 
     #[test]
     fn connect_starts_attempt_and_cleans_first() {
-        let mut m = Machine::new(1234);
+        let mut m = Machine::new(&opts(1234));
         let fx = m.handle(10.0, Input::Connect);
         assert_eq!(
             fx,
             vec![
-                Effect::Teardown { delete_session: false },
+                CLEAN,
                 Effect::StartConnect { attempt: 1, timeout_ms: 1234 },
                 Effect::Notify
             ]
@@ -392,7 +517,7 @@ mod tests {
 
     #[test]
     fn connected_needs_both_peer_and_channel() {
-        let mut m = Machine::new(1000);
+        let mut m = Machine::new(&opts(1000));
         m.handle(100.0, Input::Connect);
         let fx = m.handle(150.0, Input::ChannelOpen { attempt: 1 });
         assert!(fx.is_empty());
@@ -406,17 +531,13 @@ mod tests {
 
     #[test]
     fn disconnect_while_connecting_aborts_the_promise() {
-        let mut m = Machine::new(1000);
+        let mut m = Machine::new(&opts(1000));
         m.handle(0.0, Input::Connect);
         m.handle(1.0, Input::Phase { attempt: 1, phase: ConnectPhase::Microphone });
         let fx = m.handle(2.0, Input::Disconnect { reason: EndReason::User });
         assert_eq!(
             fx,
-            vec![
-                Effect::Teardown { delete_session: true },
-                Effect::SettleConnect(Err(LinkError::aborted())),
-                Effect::Notify
-            ]
+            vec![Effect::CancelVisibilityTimer, TEARDOWN, Effect::SettleConnect(Err(LinkError::aborted())), Effect::Notify]
         );
         assert_eq!(m.status(), Status::Disconnected);
         assert_eq!(m.end_reason(), Some(EndReason::User));
@@ -425,7 +546,7 @@ mod tests {
 
     #[test]
     fn stale_inputs_are_ignored_and_orphan_sessions_deleted() {
-        let mut m = Machine::new(1000);
+        let mut m = Machine::new(&opts(1000));
         m.handle(0.0, Input::Connect);
         m.handle(1.0, Input::Disconnect { reason: EndReason::User });
         m.handle(2.0, Input::Connect); // attempt 2
@@ -444,12 +565,12 @@ mod tests {
 
     #[test]
     fn timeout_fails_with_the_phase_named() {
-        let mut m = Machine::new(500);
+        let mut m = Machine::new(&opts(500));
         m.handle(0.0, Input::Connect);
         m.handle(1.0, Input::Phase { attempt: 1, phase: ConnectPhase::Signaling });
         let fx = m.handle(501.0, Input::ConnectTimeout { attempt: 1 });
-        assert_eq!(fx.len(), 3);
-        match &fx[1] {
+        assert_eq!(fx.len(), 4);
+        match &fx[2] {
             Effect::SettleConnect(Err(e)) => {
                 assert_eq!(e.code, ErrorCode::ConnectTimeout);
                 assert!(e.message.contains("signaling"), "{}", e.message);
@@ -467,13 +588,13 @@ mod tests {
 
     #[test]
     fn failure_while_connecting_rejects_and_tears_down() {
-        let mut m = Machine::new(1000);
+        let mut m = Machine::new(&opts(1000));
         m.handle(0.0, Input::Connect);
         let err = LinkError::http(500, "injected");
         let fx = m.handle(5.0, Input::Failed { attempt: 1, error: err.clone() });
         assert_eq!(
             fx,
-            vec![Effect::Teardown { delete_session: true }, Effect::SettleConnect(Err(err.clone())), Effect::Notify]
+            vec![Effect::CancelVisibilityTimer, TEARDOWN, Effect::SettleConnect(Err(err.clone())), Effect::Notify]
         );
         assert_eq!(m.status(), Status::Failed);
         assert_eq!(m.error(), Some(&err));
@@ -488,7 +609,7 @@ mod tests {
     fn server_closing_the_channel_ends_the_link() {
         let (mut m, a) = connected();
         let fx = m.handle(10.0, Input::ChannelClosed { attempt: a });
-        assert_eq!(fx, vec![Effect::Teardown { delete_session: true }, Effect::Notify]);
+        assert_eq!(fx, vec![Effect::CancelVisibilityTimer, TEARDOWN, Effect::Notify]);
         assert_eq!(m.status(), Status::Disconnected);
         assert_eq!(m.end_reason(), Some(EndReason::ServerEnded));
     }
@@ -507,11 +628,11 @@ mod tests {
     fn disconnect_is_idempotent() {
         let (mut m, _) = connected();
         let fx = m.handle(10.0, Input::Disconnect { reason: EndReason::User });
-        assert_eq!(fx, vec![Effect::Teardown { delete_session: true }, Effect::Notify]);
+        assert_eq!(fx, vec![Effect::CancelVisibilityTimer, TEARDOWN, Effect::Notify]);
         let v = m.version();
         for _ in 0..3 {
             let fx = m.handle(11.0, Input::Disconnect { reason: EndReason::Disposed });
-            assert_eq!(fx, vec![Effect::Teardown { delete_session: false }]);
+            assert_eq!(fx, vec![CLEAN]);
         }
         assert_eq!(m.version(), v);
         assert_eq!(m.end_reason(), Some(EndReason::User));
@@ -519,11 +640,111 @@ mod tests {
 
     #[test]
     fn phases_notify_once_each() {
-        let mut m = Machine::new(1000);
+        let mut m = Machine::new(&opts(1000));
         m.handle(0.0, Input::Connect);
         let v = m.version();
         assert_eq!(m.handle(1.0, Input::Phase { attempt: 1, phase: ConnectPhase::Microphone }), vec![Effect::Notify]);
         assert!(m.handle(1.0, Input::Phase { attempt: 1, phase: ConnectPhase::Microphone }).is_empty());
         assert_eq!(m.version(), v + 1);
+    }
+
+    #[test]
+    fn hidden_disconnects_at_once_by_default() {
+        let (mut m, _) = connected();
+        let fx = m.handle(10.0, Input::PageHidden);
+        assert_eq!(fx, vec![Effect::CancelVisibilityTimer, TEARDOWN, Effect::Notify]);
+        assert_eq!(m.status(), Status::Disconnected);
+        assert_eq!(m.end_reason(), Some(EndReason::Hidden));
+        // Shown again: no resume unless asked for.
+        assert_eq!(m.handle(20.0, Input::PageVisible), vec![Effect::CancelVisibilityTimer]);
+        assert_eq!(m.status(), Status::Disconnected);
+    }
+
+    #[test]
+    fn hidden_while_connecting_aborts() {
+        let mut m = Machine::new(&opts(1000));
+        m.handle(0.0, Input::Connect);
+        let fx = m.handle(1.0, Input::PageHidden);
+        assert!(fx.contains(&Effect::SettleConnect(Err(LinkError::aborted()))));
+        assert_eq!(m.end_reason(), Some(EndReason::Hidden));
+    }
+
+    #[test]
+    fn hidden_with_grace_waits_and_visible_cancels() {
+        let mut m = Machine::new(&with_visibility(HiddenPolicy::Disconnect, 3000, false));
+        m.handle(0.0, Input::Connect);
+        let a = m.attempt();
+        m.handle(1.0, Input::PeerState { attempt: a, state: PeerState::Connected });
+        m.handle(2.0, Input::ChannelOpen { attempt: a });
+        assert_eq!(m.handle(10.0, Input::PageHidden), vec![Effect::ArmVisibilityTimer { ms: 3000 }]);
+        assert_eq!(m.status(), Status::Connected);
+        assert_eq!(m.handle(20.0, Input::PageVisible), vec![Effect::CancelVisibilityTimer]);
+        // A timer that fires anyway after the page came back does nothing.
+        assert!(m.handle(3010.0, Input::VisibilityGraceElapsed).is_empty());
+        assert_eq!(m.status(), Status::Connected);
+        // Hidden for the whole grace delay: disconnect.
+        m.handle(4000.0, Input::PageHidden);
+        let fx = m.handle(7000.0, Input::VisibilityGraceElapsed);
+        assert!(fx.contains(&TEARDOWN));
+        assert_eq!(m.end_reason(), Some(EndReason::Hidden));
+    }
+
+    #[test]
+    fn policy_none_keeps_running_and_resume_reconnects() {
+        let mut m = Machine::new(&with_visibility(HiddenPolicy::None, 0, false));
+        m.handle(0.0, Input::Connect);
+        assert!(m.handle(1.0, Input::PageHidden).is_empty());
+        assert_eq!(m.status(), Status::Connecting);
+
+        let mut m = Machine::new(&with_visibility(HiddenPolicy::Disconnect, 0, true));
+        m.handle(0.0, Input::Connect);
+        m.handle(1.0, Input::PageHidden);
+        assert_eq!(m.end_reason(), Some(EndReason::Hidden));
+        let fx = m.handle(2.0, Input::PageVisible);
+        assert!(fx.contains(&Effect::StartConnect { attempt: 2, timeout_ms: 1000 }), "{fx:?}");
+        assert_eq!(m.status(), Status::Connecting);
+        // A user disconnect is not resumed.
+        m.handle(3.0, Input::Disconnect { reason: EndReason::User });
+        m.handle(4.0, Input::PageHidden);
+        assert_eq!(m.handle(5.0, Input::PageVisible), vec![Effect::CancelVisibilityTimer]);
+    }
+
+    #[test]
+    fn pagehide_tears_down_as_page_exit() {
+        let (mut m, _) = connected();
+        let fx = m.handle(10.0, Input::PageHide);
+        assert!(fx.contains(&Effect::Teardown { delete_session: true, page_exit: true }), "{fx:?}");
+        assert_eq!(m.end_reason(), Some(EndReason::PageHide));
+        // Even with policy "none" a pagehide releases everything.
+        let mut m = Machine::new(&with_visibility(HiddenPolicy::None, 0, false));
+        m.handle(0.0, Input::Connect);
+        m.handle(1.0, Input::PageHide);
+        assert_eq!(m.status(), Status::Disconnected);
+    }
+
+    #[test]
+    fn server_ended_event_and_audio_blocked() {
+        let (mut m, a) = connected();
+        assert_eq!(m.handle(5.0, Input::AudioBlocked { attempt: a }), vec![Effect::Notify]);
+        assert!(m.audio_blocked());
+        assert!(m.handle(5.0, Input::AudioBlocked { attempt: a }).is_empty());
+        assert_eq!(m.handle(6.0, Input::AudioPlaying { attempt: a }), vec![Effect::Notify]);
+        assert!(!m.audio_blocked());
+        m.handle(7.0, Input::AudioBlocked { attempt: a });
+        let fx = m.handle(10.0, Input::ServerEnded { attempt: a });
+        assert!(fx.contains(&TEARDOWN));
+        assert_eq!(m.end_reason(), Some(EndReason::ServerEnded));
+        assert!(!m.audio_blocked(), "nothing is blocked once ended");
+        assert!(m.handle(11.0, Input::ServerEnded { attempt: a }).is_empty());
+    }
+
+    #[test]
+    fn teardown_failures_are_reported_until_the_next_connect() {
+        let (mut m, _) = connected();
+        m.handle(1.0, Input::Disconnect { reason: EndReason::User });
+        assert_eq!(m.handle(2.0, Input::TeardownFailed { steps: vec!["data channel"] }), vec![Effect::Notify]);
+        assert_eq!(m.teardown_errors(), ["data channel"]);
+        m.handle(3.0, Input::Connect);
+        assert!(m.teardown_errors().is_empty());
     }
 }

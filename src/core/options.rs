@@ -7,6 +7,12 @@ use super::error::{ErrorCode, LinkError};
 pub const DEFAULT_CONNECT_TIMEOUT_MS: u32 = 15_000;
 /// Largest accepted `connectTimeoutMs`: 600 000 ms (10 minutes).
 pub const MAX_CONNECT_TIMEOUT_MS: u32 = 600_000;
+/// Default for `fadeOutMs`: the playback gain ramps to zero over 20 ms on teardown.
+pub const DEFAULT_FADE_OUT_MS: u32 = 20;
+/// Largest accepted `fadeOutMs`: 1000 ms.
+pub const MAX_FADE_OUT_MS: u32 = 1_000;
+/// Largest accepted `visibilityGraceMs`: 600 000 ms (10 minutes).
+pub const MAX_VISIBILITY_GRACE_MS: u32 = 600_000;
 /// Default data channel label: `"events"`.
 pub const DEFAULT_DATA_CHANNEL_LABEL: &str = "events";
 
@@ -39,6 +45,32 @@ impl Default for AudioOptions {
     }
 }
 
+/// What the link does when the page is hidden (Page Visibility API).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HiddenPolicy {
+    /// `"disconnect"` (default): disconnect and release the microphone.
+    Disconnect,
+    /// `"none"`: keep running in the background.
+    None,
+}
+
+/// The visibility options: `visibility`, `visibilityGraceMs`, `resumeOnVisible`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VisibilityPolicy {
+    /// What to do when hidden.
+    pub on_hidden: HiddenPolicy,
+    /// How long the page may stay hidden before the link disconnects, in ms (default 0: at once).
+    pub grace_ms: u32,
+    /// Reconnect when the page is shown again after a hidden-triggered disconnect (default false).
+    pub resume_on_visible: bool,
+}
+
+impl Default for VisibilityPolicy {
+    fn default() -> Self {
+        VisibilityPolicy { on_hidden: HiddenPolicy::Disconnect, grace_ms: 0, resume_on_visible: false }
+    }
+}
+
 /// One ICE server, as in `RTCIceServer` (W3C webrtc-pc): `urls` with a `stun:`, `stuns:`,
 /// `turn:` or `turns:` scheme, and for TURN a username and credential.
 #[derive(Clone, Debug, PartialEq)]
@@ -64,6 +96,10 @@ pub struct Options {
     pub connect_timeout_ms: u32,
     /// Label of the data channel the link opens for app events.
     pub data_channel_label: String,
+    /// Playback fade-out on teardown, in ms (0 = none).
+    pub fade_out_ms: u32,
+    /// Page visibility behaviour.
+    pub visibility: VisibilityPolicy,
 }
 
 /// The options as they arrive from JS, before validation. Absent fields are `None`.
@@ -87,6 +123,14 @@ pub struct RawOptions {
     pub connect_timeout_ms: Option<f64>,
     /// `dataChannelLabel`.
     pub data_channel_label: Option<String>,
+    /// `fadeOutMs`.
+    pub fade_out_ms: Option<f64>,
+    /// `visibility`: `"disconnect"` or `"none"`.
+    pub visibility: Option<String>,
+    /// `visibilityGraceMs`.
+    pub visibility_grace_ms: Option<f64>,
+    /// `resumeOnVisible`.
+    pub resume_on_visible: Option<bool>,
 }
 
 fn invalid(message: String) -> LinkError {
@@ -105,6 +149,15 @@ pub fn validate_endpoint(url: &str) -> Result<(), LinkError> {
         return Err(invalid(format!("options.url has no host: \"{}\"", clip(url))));
     }
     Ok(())
+}
+
+/// An optional whole number of milliseconds in `min..=max`, or `default`.
+fn millis(value: Option<f64>, name: &str, min: u32, max: u32, default: u32) -> Result<u32, LinkError> {
+    match value {
+        None => Ok(default),
+        Some(ms) if ms.is_finite() && ms >= min as f64 && ms <= max as f64 => Ok(ms.round() as u32),
+        Some(ms) => Err(invalid(format!("options.{name} must be a number of milliseconds from {min} to {max}, got {ms}"))),
+    }
 }
 
 fn clip(s: &str) -> String {
@@ -166,14 +219,20 @@ impl Options {
             device_id: raw.device_id.filter(|d| !d.is_empty()),
         };
 
-        let connect_timeout_ms = match raw.connect_timeout_ms {
-            None => DEFAULT_CONNECT_TIMEOUT_MS,
-            Some(ms) if ms.is_finite() && ms >= 1.0 && ms <= MAX_CONNECT_TIMEOUT_MS as f64 => ms.round() as u32,
-            Some(ms) => {
-                return Err(invalid(format!(
-                    "options.connectTimeoutMs must be a number of milliseconds from 1 to {MAX_CONNECT_TIMEOUT_MS}, got {ms}"
-                )))
+        let connect_timeout_ms =
+            millis(raw.connect_timeout_ms, "connectTimeoutMs", 1, MAX_CONNECT_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS)?;
+        let fade_out_ms = millis(raw.fade_out_ms, "fadeOutMs", 0, MAX_FADE_OUT_MS, DEFAULT_FADE_OUT_MS)?;
+        let on_hidden = match raw.visibility.as_deref() {
+            None | Some("disconnect") => HiddenPolicy::Disconnect,
+            Some("none") => HiddenPolicy::None,
+            Some(other) => {
+                return Err(invalid(format!("options.visibility must be \"disconnect\" or \"none\", got \"{}\"", clip(other))))
             }
+        };
+        let visibility = VisibilityPolicy {
+            on_hidden,
+            grace_ms: millis(raw.visibility_grace_ms, "visibilityGraceMs", 0, MAX_VISIBILITY_GRACE_MS, 0)?,
+            resume_on_visible: raw.resume_on_visible.unwrap_or(false),
         };
 
         let data_channel_label = match raw.data_channel_label {
@@ -182,7 +241,7 @@ impl Options {
             Some(_) => return Err(invalid("options.dataChannelLabel must be a non-empty string".into())),
         };
 
-        Ok(Options { url, ice_servers, audio, connect_timeout_ms, data_channel_label })
+        Ok(Options { url, ice_servers, audio, connect_timeout_ms, data_channel_label, fade_out_ms, visibility })
     }
 }
 
@@ -241,6 +300,29 @@ mod tests {
             let e = Options::validate(r).unwrap_err();
             assert!(e.message.contains("iceServers[0]"), "{}", e.message);
         }
+    }
+
+    #[test]
+    fn fade_and_visibility() {
+        let o = Options::validate(raw("http://h/w")).unwrap();
+        assert_eq!(o.fade_out_ms, 20);
+        assert_eq!(o.visibility, VisibilityPolicy::default());
+        let r = RawOptions {
+            fade_out_ms: Some(0.0),
+            visibility: Some("none".into()),
+            visibility_grace_ms: Some(1500.0),
+            resume_on_visible: Some(true),
+            ..raw("http://h/w")
+        };
+        let o = Options::validate(r).unwrap();
+        assert_eq!(o.fade_out_ms, 0);
+        assert_eq!(o.visibility, VisibilityPolicy { on_hidden: HiddenPolicy::None, grace_ms: 1500, resume_on_visible: true });
+        let bad = RawOptions { visibility: Some("pause".into()), ..raw("http://h/w") };
+        assert!(Options::validate(bad).unwrap_err().message.contains("options.visibility"));
+        let bad = RawOptions { fade_out_ms: Some(5000.0), ..raw("http://h/w") };
+        assert!(Options::validate(bad).unwrap_err().message.contains("fadeOutMs"));
+        let bad = RawOptions { visibility_grace_ms: Some(-1.0), ..raw("http://h/w") };
+        assert!(Options::validate(bad).unwrap_err().message.contains("visibilityGraceMs"));
     }
 
     #[test]

@@ -36,10 +36,16 @@ pub struct Snapshot {
     pub session_url: Option<String>,
     /// The error that ended the link, when `status` is `"failed"`.
     pub error: Option<ErrorInfo>,
-    /// Why the link ended: `"user" | "disposed" | "error" | "server-ended"`.
+    /// Why the link ended: `"user" | "disposed" | "error" | "server-ended" | "hidden" | "page-hide"`.
     pub end_reason: Option<EndReason>,
     /// Milliseconds from the `connect()` call to `connected` (performance.now() clock).
     pub connect_ms: Option<f64>,
+    /// `true` while the browser's autoplay policy blocks remote audio; call `resumeAudio()`
+    /// from a user gesture.
+    pub audio_blocked: bool,
+    /// Teardown steps that threw in the last teardown (the others still ran), e.g.
+    /// `["data channel"]`; empty when all went well.
+    pub teardown_errors: Vec<&'static str>,
 }
 
 impl Snapshot {
@@ -53,6 +59,8 @@ impl Snapshot {
             error: m.error().map(ErrorInfo::from),
             end_reason: m.end_reason(),
             connect_ms: m.connect_ms(),
+            audio_blocked: m.audio_blocked(),
+            teardown_errors: m.teardown_errors().to_vec(),
         }
     }
 }

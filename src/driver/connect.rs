@@ -120,7 +120,10 @@ impl Link {
         channel.on("message", move |ev| {
             if let (Some(link), Some(msg)) = (Link::from_weak(&weak), ev.dyn_ref::<MessageEvent>()) {
                 if link.is_current(attempt) {
-                    link.emit_message(msg.data());
+                    let value = link.emit_message(msg.data());
+                    if is_session_ended(&value) {
+                        link.dispatch(Input::ServerEnded { attempt });
+                    }
                 }
             }
         });
@@ -138,15 +141,40 @@ impl Link {
                 return;
             }
         }
-        match Playback::start(stream, || log::warn!("remote audio is blocked by the autoplay policy")) {
-            Ok(p) => {
-                let old = self.0.state.borrow_mut().res.playback.replace(p);
+        let weak = self.weak();
+        let on_play_result = move |blocked: bool| {
+            if let Some(link) = Link::from_weak(&weak) {
+                let still_blocked = link.0.state.borrow().res.playback.as_ref().is_some_and(|p| p.is_blocked());
+                link.dispatch(if blocked || still_blocked {
+                    Input::AudioBlocked { attempt }
+                } else {
+                    Input::AudioPlaying { attempt }
+                });
+            }
+        };
+        match Playback::start(stream, on_play_result) {
+            Ok((playback, blocked)) => {
+                let old = self.0.state.borrow_mut().res.playback.replace(playback);
                 drop(old);
+                if blocked {
+                    self.dispatch(Input::AudioBlocked { attempt });
+                }
             }
             Err(e) => log::warn!("remote audio could not start: {}", js::error_message(&e)),
         }
     }
 }
+
+/// `true` for the server's end-of-session event: an object whose `type` is `"session.ended"`.
+fn is_session_ended(value: &JsValue) -> bool {
+    value.is_object()
+        && js_sys::Reflect::get(value, &"type".into()).ok().and_then(|t| t.as_string()).as_deref()
+            == Some(SESSION_ENDED_EVENT)
+}
+
+/// The data-channel event type with which a server ends the session (seed 002's
+/// "session finalized"): `{"type":"session.ended"}`.
+pub const SESSION_ENDED_EVENT: &str = "session.ended";
 
 async fn resolve_token(source: &TokenSource) -> Result<Option<String>, LinkError> {
     let provider = match source {

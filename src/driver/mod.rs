@@ -19,6 +19,7 @@ use web_sys::AbortController;
 use crate::core::{Effect, EndReason, ErrorCode, Input, LinkError, Machine, Options, Snapshot, Status};
 use crate::platform::channel::Channel;
 use crate::platform::mic::Microphone;
+use crate::platform::page::{PageEvent, PageLifecycle};
 use crate::platform::peer::Peer;
 use crate::platform::playback::Playback;
 use crate::platform::{clock, js};
@@ -67,6 +68,10 @@ struct Pending {
 struct State {
     machine: Machine,
     res: Resources,
+    /// Page lifecycle listeners: attached on the first `connect()`, removed by `dispose()`.
+    page: Option<PageLifecycle>,
+    /// The visibility grace timer, while armed.
+    visibility_timer: Option<Timeout>,
     pending: Option<Pending>,
     /// Settles when the last teardown's WHIP `DELETE` has settled.
     closing: Option<Promise>,
@@ -91,12 +96,14 @@ pub struct Link(Rc<Inner>);
 impl Link {
     /// A new, idle link. Touches no browser API.
     pub fn new(config: Config) -> Link {
-        let machine = Machine::new(config.options.connect_timeout_ms);
+        let machine = Machine::new(&config.options);
         Link(Rc::new(Inner {
             config,
             state: RefCell::new(State {
                 machine,
                 res: Resources::default(),
+                page: None,
+                visibility_timer: None,
                 pending: None,
                 closing: None,
                 snapshot: None,
@@ -140,7 +147,20 @@ impl Link {
                 let link = self.clone();
                 wasm_bindgen_futures::spawn_local(async move { link.run_connect(attempt).await });
             }
-            Effect::Teardown { delete_session } => self.teardown(delete_session),
+            Effect::Teardown { delete_session, page_exit } => self.teardown(delete_session, page_exit),
+            Effect::ArmVisibilityTimer { ms } => {
+                let weak = self.weak();
+                let timer = Timeout::new(ms, move || {
+                    if let Some(link) = Link::from_weak(&weak) {
+                        link.dispatch(Input::VisibilityGraceElapsed);
+                    }
+                });
+                self.0.state.borrow_mut().visibility_timer = Some(timer);
+            }
+            Effect::CancelVisibilityTimer => {
+                let timer = self.0.state.borrow_mut().visibility_timer.take();
+                drop(timer);
+            }
             Effect::DeleteOrphan(session) => {
                 let token = self.0.state.borrow().res.token.clone();
                 if let Some(url) = session.url {
@@ -196,6 +216,7 @@ impl Link {
                 _ => {}
             }
         }
+        self.watch_page();
         let mut handles: Option<(Function, Function)> = None;
         let promise = Promise::new(&mut |resolve, reject| handles = Some((resolve, reject)));
         if let Some((resolve, reject)) = handles {
@@ -203,6 +224,41 @@ impl Link {
         }
         self.dispatch(Input::Connect);
         promise
+    }
+
+    /// Attaches the page lifecycle listeners once (they live until `dispose()`), so that
+    /// hidden/pagehide/freeze reach the machine.
+    fn watch_page(&self) {
+        if self.0.state.borrow().page.is_some() {
+            return;
+        }
+        let weak = self.weak();
+        let page = PageLifecycle::listen(move |event| {
+            if let Some(link) = Link::from_weak(&weak) {
+                link.dispatch(match event {
+                    PageEvent::Hidden => Input::PageHidden,
+                    PageEvent::Visible => Input::PageVisible,
+                    PageEvent::Exit => Input::PageHide,
+                });
+            }
+        });
+        self.0.state.borrow_mut().page = page;
+    }
+
+    /// `resumeAudio()`: starts remote audio the autoplay policy blocked. Call it from a user
+    /// gesture (a click). Resolves `true` when audio plays afterwards.
+    pub fn resume_audio(&self) -> Promise {
+        let (handles, attempt) = {
+            let st = self.0.state.borrow();
+            (st.res.playback.as_ref().map(|p| p.resume_handles()), st.machine.attempt())
+        };
+        let link = self.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let Some((ctx, el)) = handles else { return Ok(JsValue::FALSE) };
+            let playing = Playback::resume(ctx, el).await;
+            link.dispatch(if playing { Input::AudioPlaying { attempt } } else { Input::AudioBlocked { attempt } });
+            Ok(JsValue::from_bool(playing))
+        })
     }
 
     /// Ends the link for `reason`. The microphone is stopped before this returns; the returned
@@ -220,7 +276,12 @@ impl Link {
             return;
         }
         let _ = self.end(EndReason::Disposed);
-        self.0.state.borrow_mut().disposed = true;
+        let (page, timer) = {
+            let mut st = self.0.state.borrow_mut();
+            st.disposed = true;
+            (st.page.take(), st.visibility_timer.take())
+        };
+        drop((page, timer));
         self.0.subscribers.borrow_mut().clear();
         self.0.message_listeners.borrow_mut().clear();
     }
@@ -278,7 +339,8 @@ impl Link {
         self.add_listener(|i| &i.message_listeners, f)
     }
 
-    fn emit_message(&self, data: JsValue) {
+    /// Hands a data-channel message to the app's listeners; returns the parsed value.
+    fn emit_message(&self, data: JsValue) -> JsValue {
         let value = match data.as_string() {
             Some(s) => js_sys::JSON::parse(&s).unwrap_or(data),
             None => data,
@@ -289,6 +351,7 @@ impl Link {
                 log::warn!("a message listener threw: {}", js::error_message(&e));
             }
         }
+        value
     }
 
     fn is_current(&self, attempt: u32) -> bool {

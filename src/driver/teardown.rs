@@ -1,59 +1,121 @@
 //! The one teardown path. Used by `disconnect()`, `dispose()`, a failed `connect()`, a
-//! timeout and a server-ended session. Order: microphone first (synchronously — the mic
-//! indicator is off before the caller regains control), then playback (muted before it is
-//! paused), the pending WHIP request, the data channel, the peer connection, timers, and last
-//! the WHIP `DELETE`. Each step is isolated: one that throws is logged and the rest still run.
-//! Idempotent: resources are taken out of the state, so a second teardown finds nothing.
+//! timeout, the visibility auto-disconnect, `pagehide`/`freeze` and a server-ended session.
+//!
+//! Order (glitch-free, privacy first):
+//! 1. synchronously: stop the microphone tracks (the mic indicator is off before the caller
+//!    regains control); start the playback fade (a gain ramp to zero over `fadeOutMs`); abort
+//!    the pending WHIP request; remove the peer connection and data channel listeners; drop the
+//!    connect timer;
+//! 2. after the fade: stop playback (pause, stop remote tracks, clear `srcObject`, disconnect
+//!    the nodes, close the `AudioContext`), close the data channel, close the peer connection;
+//! 3. send the WHIP `DELETE` (with `keepalive` when the page is going away).
+//!
+//! On `pagehide`/`freeze` there is no fade: the page may never run a timer again, so all of it
+//! happens synchronously. Each step is isolated — one that throws is logged and reported in
+//! the snapshot's `teardownErrors`, the rest still run. Resources are taken out of the state,
+//! so a second teardown finds nothing: teardown is idempotent.
 
+use gloo_timers::future::TimeoutFuture;
 use wasm_bindgen::JsValue;
 
-use super::Link;
+use super::{Link, Resources};
+use crate::core::Input;
 use crate::platform::{js, signaling};
 
+/// Runs `result` as the teardown step `name`: logged at debug when it works, at warn when it
+/// throws (its name is kept for the snapshot).
+fn step(failed: &mut Vec<&'static str>, name: &'static str, result: Result<(), JsValue>) {
+    match result {
+        Ok(()) => log::debug!("teardown: {name} released"),
+        Err(e) => {
+            log::warn!("teardown: {name} failed: {}", js::error_message(&e));
+            failed.push(name);
+        }
+    }
+}
+
 impl Link {
-    pub(super) fn teardown(&self, delete_session: bool) {
-        let (mut res, session_url) = {
+    pub(super) fn teardown(&self, delete_session: bool, page_exit: bool) {
+        let (mut res, session_url, fade_ms) = {
             let mut st = self.0.state.borrow_mut();
             let res = std::mem::take(&mut st.res);
             let url = if delete_session { st.machine.session().and_then(|s| s.url.clone()) } else { None };
-            (res, url)
+            (res, url, self.0.config.options.fade_out_ms)
         };
+        let mut failed = Vec::new();
 
-        let step = |name: &str, result: Result<(), JsValue>| match result {
-            Ok(()) => log::debug!("teardown: {name} released"),
-            Err(e) => log::warn!("teardown: {name} failed: {}", js::error_message(&e)),
-        };
-
+        // 1. Now.
         if let Some(mic) = res.mic.take() {
-            step("microphone", mic.stop());
+            step(&mut failed, "microphone", mic.stop());
         }
-        if let Some(mut playback) = res.playback.take() {
-            step("playback", playback.stop());
-        }
+        let fade_ms = match &res.playback {
+            Some(p) if !page_exit && fade_ms > 0 => {
+                step(&mut failed, "playback fade", p.fade_out(fade_ms));
+                fade_ms
+            }
+            _ => 0,
+        };
         if let Some(abort) = res.signaling_abort.take() {
             abort.abort();
-            step("signaling request", Ok(()));
+            step(&mut failed, "signaling request", Ok(()));
         }
-        if let Some(mut channel) = res.channel.take() {
-            step("data channel", channel.close());
+        if let Some(peer) = res.peer.as_mut() {
+            peer.remove_listeners();
         }
-        if let Some(mut peer) = res.peer.take() {
-            step("peer connection", peer.close());
+        if let Some(channel) = res.channel.as_mut() {
+            channel.remove_listeners();
         }
         if res.connect_timer.take().is_some() {
-            step("connect timer", Ok(()));
+            step(&mut failed, "connect timer", Ok(()));
         }
         let token = res.token.take();
 
-        if let Some(url) = session_url {
-            let promise = wasm_bindgen_futures::future_to_promise(async move {
-                match signaling::delete_session(&url, token.as_deref(), false).await {
+        if fade_ms == 0 {
+            release(&mut res, &mut failed);
+        }
+        let nothing_left = fade_ms == 0 && session_url.is_none();
+        if nothing_left {
+            self.report(failed);
+            return;
+        }
+
+        // 2 and 3, after the fade.
+        let link = self.weak();
+        let promise = wasm_bindgen_futures::future_to_promise(async move {
+            if fade_ms > 0 {
+                TimeoutFuture::new(fade_ms).await;
+                release(&mut res, &mut failed);
+            }
+            if let Some(url) = session_url {
+                match signaling::delete_session(&url, token.as_deref(), page_exit).await {
                     Ok(status) => log::debug!("teardown: WHIP DELETE answered {status}"),
                     Err(e) => log::warn!("teardown: WHIP DELETE failed: {}", js::error_message(&e)),
                 }
-                Ok(JsValue::UNDEFINED)
-            });
-            self.0.state.borrow_mut().closing = Some(promise);
+            }
+            if let Some(link) = Link::from_weak(&link) {
+                link.report(failed);
+            }
+            Ok(JsValue::UNDEFINED)
+        });
+        self.0.state.borrow_mut().closing = Some(promise);
+    }
+
+    fn report(&self, failed: Vec<&'static str>) {
+        if !failed.is_empty() {
+            self.dispatch(Input::TeardownFailed { steps: failed });
         }
+    }
+}
+
+/// Step 2: playback, data channel, peer connection.
+fn release(res: &mut Resources, failed: &mut Vec<&'static str>) {
+    if let Some(mut playback) = res.playback.take() {
+        step(failed, "playback", playback.stop());
+    }
+    if let Some(mut channel) = res.channel.take() {
+        step(failed, "data channel", channel.close());
+    }
+    if let Some(mut peer) = res.peer.take() {
+        step(failed, "peer connection", peer.close());
     }
 }

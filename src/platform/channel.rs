@@ -47,6 +47,11 @@ impl Channel {
         })
     }
 
+    /// Removes the listeners (events after this reach nobody); the channel stays open.
+    pub fn remove_listeners(&mut self) {
+        self.listeners.clear();
+    }
+
     /// Removes the listeners, then closes the channel if it is not closed yet.
     pub fn close(&mut self) -> Result<(), JsValue> {
         self.listeners.clear();

@@ -6,6 +6,7 @@ pub mod channel;
 pub mod clock;
 pub mod js;
 pub mod mic;
+pub mod page;
 pub mod peer;
 pub mod playback;
 pub mod signaling;

@@ -64,6 +64,11 @@ impl Peer {
         map_state(self.pc.connection_state())
     }
 
+    /// Removes the listeners (events after this reach nobody); the connection stays open.
+    pub fn remove_listeners(&mut self) {
+        self.listeners.clear();
+    }
+
     /// Removes the listeners and closes the connection (errors from `close()` are returned,
     /// the listeners are gone either way).
     pub fn close(&mut self) -> Result<(), JsValue> {

@@ -1,38 +1,70 @@
-//! Remote audio playback through an `HTMLAudioElement`. Released on drop: muted first, then
-//! paused, remote tracks stopped, `srcObject` cleared (seed 000's order: mute before pause).
+//! Remote audio playback that can end without a pop.
+//!
+//! The remote stream plays through Web Audio — `MediaStreamAudioSourceNode` → `GainNode` →
+//! destination — so teardown can ramp the gain to zero before anything stops. The stream is
+//! also attached to a muted, playing `<audio>` element: Chromium only feeds remote WebRTC audio
+//! into Web Audio while the stream is attached to a media element. Where no `AudioContext`
+//! can be created, the element plays unmuted and teardown mutes it before pausing.
 
-use gloo_events::EventListener;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{HtmlAudioElement, MediaStream};
+use web_sys::{AudioContext, AudioContextState, GainNode, HtmlAudioElement, MediaStream, MediaStreamAudioSourceNode};
 
 use super::js;
 
-/// The audio element playing the remote stream.
+struct Graph {
+    ctx: AudioContext,
+    source: MediaStreamAudioSourceNode,
+    gain: GainNode,
+}
+
+/// The remote stream being played.
 pub struct Playback {
     el: HtmlAudioElement,
     stream: MediaStream,
-    listeners: Vec<EventListener>,
+    graph: Option<Graph>,
+}
+
+fn graph_for(stream: &MediaStream) -> Result<Graph, JsValue> {
+    let ctx = AudioContext::new()?;
+    let build = || -> Result<Graph, JsValue> {
+        let source = ctx.create_media_stream_source(stream)?;
+        let gain = ctx.create_gain()?;
+        source.connect_with_audio_node(&gain)?;
+        gain.connect_with_audio_node(&ctx.destination())?;
+        Ok(Graph { ctx: ctx.clone(), source, gain })
+    };
+    build().inspect_err(|_| {
+        let _ = ctx.close();
+    })
 }
 
 impl Playback {
-    /// Creates a detached `<audio autoplay>` playing `stream`. `on_blocked` runs when the
-    /// browser's autoplay policy refuses `play()` (`NotAllowedError`).
-    pub fn start(stream: MediaStream, on_blocked: impl FnOnce() + 'static) -> Result<Playback, JsValue> {
+    /// Starts playing `stream`. Returns the playback and whether the autoplay policy blocked
+    /// it (then `resume()` from a user gesture starts it). `on_play_result(blocked)` is called
+    /// once the element's `play()` settles.
+    pub fn start(stream: MediaStream, on_play_result: impl FnOnce(bool) + 'static) -> Result<(Playback, bool), JsValue> {
         let el = HtmlAudioElement::new()?;
         el.set_autoplay(true);
+        let graph = match graph_for(&stream) {
+            Ok(g) => Some(g),
+            Err(e) => {
+                log::warn!("no Web Audio for playback ({}); falling back to the audio element", js::error_message(&e));
+                None
+            }
+        };
+        el.set_muted(graph.is_some());
         el.set_src_object(Some(&stream));
+        let ctx_blocked = graph.as_ref().is_some_and(|g| g.ctx.state() != AudioContextState::Running);
         let promise = el.play()?;
         wasm_bindgen_futures::spawn_local(async move {
-            if let Err(e) = JsFuture::from(promise).await {
-                if js::error_name(&e) == "NotAllowedError" {
-                    on_blocked();
-                } else {
-                    log::debug!("remote audio play() failed: {}", js::error_message(&e));
-                }
-            }
+            let blocked = match JsFuture::from(promise).await {
+                Ok(_) => false,
+                Err(e) => js::error_name(&e) == "NotAllowedError",
+            };
+            on_play_result(blocked);
         });
-        Ok(Playback { el, stream, listeners: Vec::new() })
+        Ok((Playback { el, stream, graph }, ctx_blocked))
     }
 
     /// The remote stream being played.
@@ -40,28 +72,70 @@ impl Playback {
         &self.stream
     }
 
-    /// The audio element.
-    pub fn element(&self) -> &HtmlAudioElement {
-        &self.el
+    /// `true` when the `AudioContext` is not running (autoplay policy).
+    pub fn is_blocked(&self) -> bool {
+        self.graph.as_ref().is_some_and(|g| g.ctx.state() != AudioContextState::Running)
     }
 
-    /// Mutes, pauses, stops the remote tracks and clears `srcObject`. Each part runs even
+    /// The handles [`Playback::resume`] needs (so no borrow of the playback is held across
+    /// its `.await`).
+    pub fn resume_handles(&self) -> (Option<AudioContext>, HtmlAudioElement) {
+        (self.graph.as_ref().map(|g| g.ctx.clone()), self.el.clone())
+    }
+
+    /// Resumes playback after an autoplay block; call from a user gesture. Resolves `true`
+    /// when audio is playing afterwards.
+    pub async fn resume(ctx: Option<AudioContext>, el: HtmlAudioElement) -> bool {
+        if let Some(ctx) = &ctx {
+            if let Ok(p) = ctx.resume() {
+                let _ = JsFuture::from(p).await;
+            }
+        }
+        let played = match el.play() {
+            Ok(p) => JsFuture::from(p).await.is_ok(),
+            Err(_) => false,
+        };
+        played && ctx.is_none_or(|c| c.state() == AudioContextState::Running)
+    }
+
+    /// Starts the fade to silence over `fade_ms`: a linear gain ramp on the Web Audio graph
+    /// (sample-accurate, on the audio thread), or, without one, an immediate mute of the element.
+    pub fn fade_out(&self, fade_ms: u32) -> Result<(), JsValue> {
+        match &self.graph {
+            Some(g) => {
+                let now = g.ctx.current_time();
+                let gain = g.gain.gain();
+                gain.cancel_scheduled_values(now)?;
+                gain.set_value_at_time(gain.value(), now)?;
+                gain.linear_ramp_to_value_at_time(0.0, now + fade_ms as f64 / 1000.0)?;
+                Ok(())
+            }
+            None => js::try_set(self.el.as_ref(), "muted", &JsValue::TRUE),
+        }
+    }
+
+    /// Releases everything: mutes and pauses the element, stops the remote tracks, clears
+    /// `srcObject`, disconnects the nodes and closes the `AudioContext`. Each part runs even
     /// when an earlier one throws; the first error is returned.
     pub fn stop(&mut self) -> Result<(), JsValue> {
-        self.listeners.clear();
         let el: &JsValue = self.el.as_ref();
         let mut first = None;
-        let mut note = |r: Result<(), JsValue>| {
+        let mut note = |r: Result<JsValue, JsValue>| {
             if let Err(e) = r {
                 first.get_or_insert(e);
             }
         };
-        note(js::try_set(el, "muted", &JsValue::TRUE));
-        note(js::try_call(el, "pause").map(|_| ()));
+        note(js::try_set(el, "muted", &JsValue::TRUE).map(|_| JsValue::UNDEFINED));
+        note(js::try_call(el, "pause"));
         for t in self.stream.get_tracks().iter() {
-            note(js::try_call(&t, "stop").map(|_| ()));
+            note(js::try_call(&t, "stop"));
         }
-        note(js::try_set(el, "srcObject", &JsValue::NULL));
+        note(js::try_set(el, "srcObject", &JsValue::NULL).map(|_| JsValue::UNDEFINED));
+        if let Some(g) = self.graph.take() {
+            note(js::try_call(g.source.as_ref(), "disconnect"));
+            note(js::try_call(g.gain.as_ref(), "disconnect"));
+            note(js::try_call(g.ctx.as_ref(), "close"));
+        }
         first.map_or(Ok(()), Err)
     }
 }
