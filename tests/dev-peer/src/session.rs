@@ -1,0 +1,443 @@
+//! One WebRTC session: its UDP socket, its str0m `Rtc`, and the thread that
+//! drives them.
+//!
+//! The session echoes every audio packet from the browser back on its own
+//! (sendrecv) audio m-line, and answers every data-channel message with
+//! `{"type":"echo","data":…}`. It ends on `DELETE`, on the server's own
+//! request (`POST /_dev/sessions/<id>/end`) or when the transport is lost.
+
+use std::fmt;
+use std::io::ErrorKind;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use log::{debug, info, warn};
+use serde_json::{json, Value};
+use str0m::change::SdpOffer;
+use str0m::channel::{ChannelData, ChannelId};
+use str0m::media::MediaData;
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig};
+
+use crate::state::{Command, EndedBy, Registry, SessionEntry, SessionState};
+
+/// A session that is not connected this long after its answer ends (by
+/// "transport"): this also reaps sessions whose answer the client never got
+/// (`?fault=garbage`).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A connected session that receives no datagram at all for this long has
+/// lost its transport (Chromium sends audio at 50 packets/s and STUN consent
+/// checks every few seconds). str0m's own ICE-lite timeout is 15 s.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Longest sleep in the socket wait, so commands from the HTTP front are seen promptly.
+const MAX_WAIT: Duration = Duration::from_millis(20);
+
+/// After `End`: time for the `session.ended` message to go out before the
+/// channel is closed, and then before the connection is closed.
+const END_MESSAGE_DELAY: Duration = Duration::from_millis(150);
+const END_CLOSE_DELAY: Duration = Duration::from_millis(250);
+
+/// What the server sends on the data channel when it ends a session.
+const SESSION_ENDED_MESSAGE: &str = r#"{"type":"session.ended","reason":"server"}"#;
+
+/// Why a session could not be started.
+#[derive(Debug)]
+pub enum StartError {
+    /// The offer was refused (a client error: answer 400).
+    BadOffer(String),
+    /// A local resource failed (answer 500).
+    Internal(String),
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::BadOffer(m) => write!(f, "bad offer: {m}"),
+            StartError::Internal(m) => write!(f, "internal error: {m}"),
+        }
+    }
+}
+
+/// A started session: its registry entry and the SDP answer to send.
+#[derive(Debug)]
+pub struct Started {
+    /// The session's registry entry.
+    pub entry: Arc<SessionEntry>,
+    /// The SDP answer.
+    pub answer_sdp: String,
+}
+
+/// The address to bind session sockets to for `--host`: an unspecified
+/// address (0.0.0.0, ::) becomes loopback, since it cannot be an ICE candidate.
+pub fn udp_bind_ip(host_ip: IpAddr) -> IpAddr {
+    match host_ip {
+        IpAddr::V4(v) if v.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(v) if v.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    }
+}
+
+/// An error text on one line (str0m's SDP parse errors span several).
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Accept an SDP offer: bind a UDP socket on `bind_ip`, build an ICE-lite
+/// `Rtc` with that socket as its host candidate, answer the offer, register
+/// the session and start its thread.
+pub fn start(
+    registry: &Arc<Registry>,
+    offer_sdp: &str,
+    bind_ip: IpAddr,
+) -> Result<Started, StartError> {
+    let offer = SdpOffer::from_sdp_string(offer_sdp).map_err(|e| {
+        StartError::BadOffer(format!("not an SDP offer: {}", one_line(&e.to_string())))
+    })?;
+
+    let socket = UdpSocket::bind(SocketAddr::new(bind_ip, 0))
+        .map_err(|e| StartError::Internal(format!("binding a UDP socket on {bind_ip}: {e}")))?;
+    let local = socket
+        .local_addr()
+        .map_err(|e| StartError::Internal(format!("UDP local address: {e}")))?;
+
+    let now = Instant::now();
+    let mut rtc = RtcConfig::new().set_ice_lite(true).build(now);
+    let candidate = Candidate::host(local, "udp")
+        .map_err(|e| StartError::Internal(format!("host candidate {local}: {e}")))?;
+    if rtc.add_local_candidate(candidate).is_none() {
+        return Err(StartError::Internal(format!(
+            "host candidate {local} refused"
+        )));
+    }
+
+    let answer = rtc
+        .sdp_api()
+        .accept_offer(offer)
+        .map_err(|e| StartError::BadOffer(format!("offer refused: {e}")))?;
+
+    let (tx, rx) = mpsc::channel();
+    let entry = Arc::new(SessionEntry::new(tx));
+    let session = Session {
+        entry: entry.clone(),
+        rtc,
+        socket,
+        local,
+        created: now,
+        connected_at: None,
+        last_recv: now,
+        channel: None,
+        ending: None,
+        buf: vec![0; 2000],
+    };
+    let thread_entry = entry.clone();
+    thread::Builder::new()
+        .name(format!("session-{}", entry.id))
+        .spawn(move || session.run(rx))
+        .map_err(|e| {
+            thread_entry.mark_ended(EndedBy::Server);
+            StartError::Internal(format!("spawning the session thread: {e}"))
+        })?;
+    registry.insert(entry.clone());
+    info!("session {} created, udp {local}", entry.id);
+
+    Ok(Started {
+        entry,
+        answer_sdp: answer.to_sdp_string(),
+    })
+}
+
+/// The server's own end in progress.
+struct Ending {
+    since: Instant,
+    channel_closed: bool,
+}
+
+/// State owned by a session's thread.
+struct Session {
+    entry: Arc<SessionEntry>,
+    rtc: Rtc,
+    socket: UdpSocket,
+    local: SocketAddr,
+    created: Instant,
+    connected_at: Option<Instant>,
+    last_recv: Instant,
+    channel: Option<ChannelId>,
+    ending: Option<Ending>,
+    buf: Vec<u8>,
+}
+
+impl Session {
+    /// Drive the session until it ends, then record how, release the socket
+    /// and answer whoever asked for the end.
+    fn run(mut self, commands: Receiver<Command>) {
+        let mut waiting: Vec<Sender<()>> = Vec::new();
+        let by = self.drive(&commands, &mut waiting);
+        self.rtc.disconnect();
+        self.entry.mark_ended(by);
+        let report = self.entry.snapshot();
+        info!(
+            "session {} ended by {by:?}: {} audio packets in, {} out, {} messages",
+            self.entry.id,
+            report.rtp_packets_in,
+            report.rtp_packets_out,
+            report.messages.len()
+        );
+        drop(self);
+        // Commands that raced with the end are answered by dropping their senders.
+        drop(commands);
+        for done in waiting {
+            let _ = done.send(());
+        }
+    }
+
+    /// The loop: take commands, drain str0m's output, wait for a datagram or
+    /// the next timeout. Returns who ended the session.
+    fn drive(&mut self, commands: &Receiver<Command>, waiting: &mut Vec<Sender<()>>) -> EndedBy {
+        loop {
+            loop {
+                match commands.try_recv() {
+                    Ok(Command::Delete { done }) => {
+                        waiting.push(done);
+                        return EndedBy::Delete;
+                    }
+                    Ok(Command::End { done }) => {
+                        waiting.push(done);
+                        self.begin_server_end();
+                    }
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => return EndedBy::Server,
+                }
+            }
+
+            let now = Instant::now();
+            if let Some(by) = self.check_timers(now) {
+                return by;
+            }
+
+            let deadline = match self.drain_output() {
+                Ok(t) => t,
+                Err(reason) => {
+                    info!("session {}: transport closed: {reason}", self.entry.id);
+                    return EndedBy::Transport;
+                }
+            };
+
+            let now = Instant::now();
+            let wait = deadline.saturating_duration_since(now).min(MAX_WAIT);
+            if wait.is_zero() {
+                if let Err(e) = self.rtc.handle_input(Input::Timeout(now)) {
+                    info!("session {}: rtc error on timeout: {e}", self.entry.id);
+                    return EndedBy::Transport;
+                }
+                continue;
+            }
+            if let Err(e) = self.receive(wait) {
+                info!("session {}: {e}", self.entry.id);
+                return EndedBy::Transport;
+            }
+        }
+    }
+
+    /// Timers of the session's own: connect timeout, idle timeout, and the
+    /// steps of a server end. Returns `Some` when the session is over.
+    fn check_timers(&mut self, now: Instant) -> Option<EndedBy> {
+        if let Some(ending) = &mut self.ending {
+            let elapsed = now.saturating_duration_since(ending.since);
+            if !ending.channel_closed && elapsed >= END_MESSAGE_DELAY {
+                ending.channel_closed = true;
+                if let Some(cid) = self.channel.take() {
+                    self.rtc.direct_api().close_data_channel(cid);
+                    self.entry.update(|r| r.channel_open = false);
+                }
+            }
+            if elapsed >= END_MESSAGE_DELAY + END_CLOSE_DELAY {
+                return Some(EndedBy::Server);
+            }
+        }
+        match self.connected_at {
+            None if now.saturating_duration_since(self.created) >= CONNECT_TIMEOUT => {
+                info!(
+                    "session {}: not connected after {CONNECT_TIMEOUT:?}",
+                    self.entry.id
+                );
+                Some(EndedBy::Transport)
+            }
+            Some(_) if now.saturating_duration_since(self.last_recv) >= IDLE_TIMEOUT => {
+                info!("session {}: no traffic for {IDLE_TIMEOUT:?}", self.entry.id);
+                Some(EndedBy::Transport)
+            }
+            _ => None,
+        }
+    }
+
+    /// Start the server's own end: send `session.ended` on the data channel;
+    /// the channel and the connection are closed a little later (see
+    /// [`Session::check_timers`]) so the message gets out first.
+    fn begin_server_end(&mut self) {
+        if self.ending.is_some() {
+            return;
+        }
+        if let Some(cid) = self.channel {
+            self.send_text(cid, SESSION_ENDED_MESSAGE);
+        }
+        self.ending = Some(Ending {
+            since: Instant::now(),
+            channel_closed: self.channel.is_none(),
+        });
+    }
+
+    /// Poll str0m until it asks to wait: send datagrams, handle events.
+    /// Returns when str0m next wants a timeout, or why the transport is gone.
+    fn drain_output(&mut self) -> Result<Instant, String> {
+        loop {
+            match self.rtc.poll_output() {
+                Ok(Output::Timeout(t)) => return Ok(t),
+                Ok(Output::Transmit(t)) => {
+                    if let Err(e) = self.socket.send_to(&t.contents, t.destination) {
+                        // One lost datagram is no reason to end; a dead path
+                        // shows up as the idle timeout.
+                        debug!("session {}: send to {}: {e}", self.entry.id, t.destination);
+                    }
+                }
+                Ok(Output::Event(e)) => self.handle_event(e)?,
+                Err(e) => return Err(format!("rtc error: {e}")),
+            }
+        }
+    }
+
+    fn handle_event(&mut self, event: Event) -> Result<(), String> {
+        match event {
+            Event::Connected => {
+                let now = Instant::now();
+                self.connected_at = Some(now);
+                self.last_recv = now;
+                self.entry.update(|r| {
+                    if r.state == SessionState::Connecting {
+                        r.state = SessionState::Connected;
+                    }
+                });
+                info!(
+                    "session {} connected in {} ms",
+                    self.entry.id,
+                    now.saturating_duration_since(self.created).as_millis()
+                );
+            }
+            Event::IceConnectionStateChange(s) => {
+                debug!("session {}: ice {s:?}", self.entry.id);
+                if s == IceConnectionState::Disconnected {
+                    return Err("ICE disconnected".into());
+                }
+            }
+            Event::MediaData(data) => self.echo_media(data),
+            Event::ChannelOpen(cid, label) => {
+                info!("session {}: data channel {label:?} open", self.entry.id);
+                self.channel = Some(cid);
+                self.entry.update(|r| r.channel_open = true);
+                if self.ending.is_some() {
+                    self.send_text(cid, SESSION_ENDED_MESSAGE);
+                }
+            }
+            Event::ChannelData(data) => self.echo_message(data),
+            Event::ChannelClose(cid) if self.channel == Some(cid) => {
+                info!(
+                    "session {}: data channel closed by the client",
+                    self.entry.id
+                );
+                self.channel = None;
+                self.entry.update(|r| r.channel_open = false);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Write an audio packet from the browser back on the same m-line.
+    fn echo_media(&mut self, data: MediaData) {
+        self.entry.update(|r| r.rtp_packets_in += 1);
+        let Some(writer) = self.rtc.writer(data.mid) else {
+            return;
+        };
+        let Some(pt) = writer.match_params(data.params) else {
+            return;
+        };
+        match writer.write(pt, data.network_time, data.time, data.data) {
+            Ok(()) => self.entry.update(|r| r.rtp_packets_out += 1),
+            Err(e) => debug!("session {}: echo write: {e}", self.entry.id),
+        }
+    }
+
+    /// Record a data-channel message and answer it with an echo.
+    fn echo_message(&mut self, data: ChannelData) {
+        let text = if data.binary {
+            match String::from_utf8(data.data) {
+                Ok(s) => s,
+                Err(e) => base64::engine::general_purpose::STANDARD.encode(e.into_bytes()),
+            }
+        } else {
+            String::from_utf8_lossy(&data.data).into_owned()
+        };
+        let parsed =
+            serde_json::from_str::<Value>(&text).unwrap_or_else(|_| Value::String(text.clone()));
+        self.entry.update(|r| r.messages.push(text));
+        let reply = json!({ "type": "echo", "data": parsed }).to_string();
+        self.send_text(data.id, &reply);
+    }
+
+    fn send_text(&mut self, cid: ChannelId, text: &str) {
+        let Some(mut channel) = self.rtc.channel(cid) else {
+            warn!("session {}: no channel to send on", self.entry.id);
+            return;
+        };
+        match channel.write(false, text.as_bytes()) {
+            Ok(true) => {}
+            Ok(false) => warn!(
+                "session {}: channel buffer full, message dropped",
+                self.entry.id
+            ),
+            Err(e) => warn!("session {}: channel write: {e}", self.entry.id),
+        }
+    }
+
+    /// Wait up to `wait` for one datagram and hand it to str0m (or tell str0m
+    /// the time if none came). Errors end the session.
+    fn receive(&mut self, wait: Duration) -> Result<(), String> {
+        self.socket
+            .set_read_timeout(Some(wait))
+            .map_err(|e| format!("socket timeout: {e}"))?;
+        self.buf.resize(2000, 0);
+        let input = match self.socket.recv_from(&mut self.buf) {
+            Ok((n, source)) => {
+                self.last_recv = Instant::now();
+                let Ok(contents) = self.buf[..n].try_into() else {
+                    debug!(
+                        "session {}: ignoring unknown datagram from {source}",
+                        self.entry.id
+                    );
+                    return Ok(());
+                };
+                Input::Receive(
+                    Instant::now(),
+                    Receive {
+                        proto: Protocol::Udp,
+                        source,
+                        destination: self.local,
+                        contents,
+                    },
+                )
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                Input::Timeout(Instant::now())
+            }
+            Err(e) => return Err(format!("socket receive: {e}")),
+        };
+        self.rtc
+            .handle_input(input)
+            .map_err(|e| format!("rtc input: {e}"))
+    }
+}

@@ -1,0 +1,303 @@
+//! The session registry and the `GET /_dev/state` report.
+//!
+//! Every session is kept addressable by its id while it runs and for a while
+//! after it ended (the report keeps the last [`MAX_KEPT_SESSIONS`]), so the
+//! HTTP front can route DELETE (and later PATCH) to the session's own thread.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::mpsc::{SendError, Sender};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+use serde::Serialize;
+
+/// At most this many sessions (open or ended) are kept in the report; the
+/// oldest ended ones are dropped first, open ones never.
+pub const MAX_KEPT_SESSIONS: usize = 500;
+
+/// Length of a session id (URL-safe: ASCII letters and digits).
+const ID_LEN: usize = 16;
+
+/// Where a session is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionState {
+    /// Answer sent, ICE/DTLS not yet up.
+    Connecting,
+    /// ICE and DTLS are up.
+    Connected,
+    /// Over; the session's socket and thread are gone.
+    Ended,
+}
+
+/// Who ended a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EndedBy {
+    /// The client sent `DELETE /whip/sessions/<id>`.
+    Delete,
+    /// The server ended it (`POST /_dev/sessions/<id>/end`).
+    Server,
+    /// The transport was lost (ICE timeout, DTLS close, no traffic, never connected).
+    Transport,
+}
+
+/// One session as `GET /_dev/state` shows it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionReport {
+    /// Session id (the last segment of its `Location`).
+    pub id: String,
+    /// Current state.
+    pub state: SessionState,
+    /// Who ended it, once ended.
+    pub ended_by: Option<EndedBy>,
+    /// Audio packets received from the browser.
+    pub rtp_packets_in: u64,
+    /// Audio packets echoed back to the browser.
+    pub rtp_packets_out: u64,
+    /// Every data-channel message received, in order (text as is; binary as
+    /// UTF-8 when valid, else base64).
+    pub messages: Vec<String>,
+    /// Whether the data channel is open now.
+    pub channel_open: bool,
+}
+
+/// The whole `GET /_dev/state` document.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StateReport {
+    /// Kept sessions, oldest first.
+    pub sessions: Vec<SessionReport>,
+    /// Sessions created since start (including ones no longer kept).
+    pub sessions_created: u64,
+    /// Sessions not ended yet.
+    pub sessions_open: u64,
+}
+
+/// A request from the HTTP front to a session's thread. `done` is answered
+/// (or dropped) once the session has acted on it.
+#[derive(Debug)]
+pub enum Command {
+    /// The client deleted the session: end it now.
+    Delete {
+        /// Signalled once the session has ended.
+        done: Sender<()>,
+    },
+    /// The server ends the session: tell the client on the data channel,
+    /// close the channel, then close the connection.
+    End {
+        /// Signalled once the session has ended.
+        done: Sender<()>,
+    },
+}
+
+/// A session as the registry holds it: its report and the way to reach its thread.
+#[derive(Debug)]
+pub struct SessionEntry {
+    /// Session id.
+    pub id: String,
+    /// Entity tag sent with the answer (the value inside the quotes).
+    pub etag: String,
+    report: Mutex<SessionReport>,
+    control: Mutex<Option<Sender<Command>>>,
+}
+
+/// Lock a mutex, carrying on with the data if a holder panicked.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A random URL-safe string of `len` ASCII letters and digits.
+pub fn random_token(len: usize) -> String {
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
+}
+
+impl SessionEntry {
+    /// A new entry in state `connecting` with a fresh id, reached through `control`.
+    pub fn new(control: Sender<Command>) -> SessionEntry {
+        let id = random_token(ID_LEN);
+        SessionEntry {
+            etag: random_token(8),
+            report: Mutex::new(SessionReport {
+                id: id.clone(),
+                state: SessionState::Connecting,
+                ended_by: None,
+                rtp_packets_in: 0,
+                rtp_packets_out: 0,
+                messages: Vec::new(),
+                channel_open: false,
+            }),
+            control: Mutex::new(Some(control)),
+            id,
+        }
+    }
+
+    /// A copy of the current report.
+    pub fn snapshot(&self) -> SessionReport {
+        lock(&self.report).clone()
+    }
+
+    /// Change the report.
+    pub fn update<R>(&self, f: impl FnOnce(&mut SessionReport) -> R) -> R {
+        f(&mut lock(&self.report))
+    }
+
+    /// Whether the session has ended.
+    pub fn is_ended(&self) -> bool {
+        lock(&self.report).state == SessionState::Ended
+    }
+
+    /// Mark the session ended by `by` (the first call wins) and stop routing
+    /// commands to it. Returns whether this call ended it.
+    pub fn mark_ended(&self, by: EndedBy) -> bool {
+        lock(&self.control).take();
+        let mut report = lock(&self.report);
+        if report.state == SessionState::Ended {
+            return false;
+        }
+        report.state = SessionState::Ended;
+        report.ended_by = Some(by);
+        report.channel_open = false;
+        true
+    }
+
+    /// Send a command to the session's thread; gives it back if the session
+    /// no longer takes commands (it ended).
+    pub fn send(&self, cmd: Command) -> Result<(), Command> {
+        match lock(&self.control).as_ref() {
+            Some(tx) => tx.send(cmd).map_err(|SendError(cmd)| cmd),
+            None => Err(cmd),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    by_id: HashMap<String, Arc<SessionEntry>>,
+    order: VecDeque<String>,
+    created: u64,
+}
+
+/// All sessions, by id, plus the settings sessions need.
+#[derive(Debug)]
+pub struct Registry {
+    inner: Mutex<Inner>,
+    /// How long a session whose transport was lost may wait to be resumed
+    /// (`--grace-secs`; used once ICE restart exists).
+    pub grace: Duration,
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new(grace: Duration) -> Registry {
+        Registry {
+            inner: Mutex::new(Inner::default()),
+            grace,
+        }
+    }
+
+    /// Add a new session, dropping the oldest ended ones past [`MAX_KEPT_SESSIONS`].
+    pub fn insert(&self, entry: Arc<SessionEntry>) {
+        let mut inner = lock(&self.inner);
+        inner.created += 1;
+        inner.order.push_back(entry.id.clone());
+        inner.by_id.insert(entry.id.clone(), entry);
+
+        let mut excess = inner.order.len().saturating_sub(MAX_KEPT_SESSIONS);
+        if excess == 0 {
+            return;
+        }
+        let Inner { by_id, order, .. } = &mut *inner;
+        order.retain(|id| {
+            if excess == 0 {
+                return true;
+            }
+            let ended = by_id.get(id).is_none_or(|e| e.is_ended());
+            if ended {
+                by_id.remove(id);
+                excess -= 1;
+            }
+            !ended
+        });
+    }
+
+    /// The session with this id, if kept.
+    pub fn get(&self, id: &str) -> Option<Arc<SessionEntry>> {
+        lock(&self.inner).by_id.get(id).cloned()
+    }
+
+    /// The `GET /_dev/state` document.
+    pub fn report(&self) -> StateReport {
+        let (entries, created) = {
+            let inner = lock(&self.inner);
+            let entries: Vec<Arc<SessionEntry>> = inner
+                .order
+                .iter()
+                .filter_map(|id| inner.by_id.get(id).cloned())
+                .collect();
+            (entries, inner.created)
+        };
+        let sessions: Vec<SessionReport> = entries.iter().map(|e| e.snapshot()).collect();
+        let open = sessions
+            .iter()
+            .filter(|s| s.state != SessionState::Ended)
+            .count() as u64;
+        StateReport {
+            sessions,
+            sessions_created: created,
+            sessions_open: open,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc::channel;
+
+    #[test]
+    fn report_shape() {
+        let reg = Registry::new(Duration::from_secs(1));
+        let (tx, _rx) = channel();
+        let e = Arc::new(SessionEntry::new(tx));
+        reg.insert(e.clone());
+        e.update(|r| r.messages.push("hi".into()));
+        assert!(e.mark_ended(EndedBy::Delete));
+        assert!(!e.mark_ended(EndedBy::Transport));
+        let json = serde_json::to_value(reg.report()).expect("serializes");
+        assert_eq!(json["sessionsCreated"], 1);
+        assert_eq!(json["sessionsOpen"], 0);
+        let s = &json["sessions"][0];
+        assert_eq!(s["state"], "ended");
+        assert_eq!(s["endedBy"], "delete");
+        assert_eq!(s["messages"][0], "hi");
+        assert_eq!(s["channelOpen"], false);
+        assert_eq!(s["rtpPacketsIn"], 0);
+        assert_eq!(e.id.len(), 16);
+    }
+
+    #[test]
+    fn keeps_open_sessions_and_caps_ended() {
+        let reg = Registry::new(Duration::from_secs(1));
+        let (tx, _rx) = channel();
+        let first = Arc::new(SessionEntry::new(tx.clone()));
+        reg.insert(first.clone());
+        for _ in 0..MAX_KEPT_SESSIONS + 10 {
+            let e = Arc::new(SessionEntry::new(tx.clone()));
+            e.mark_ended(EndedBy::Server);
+            reg.insert(e);
+        }
+        let report = reg.report();
+        assert_eq!(report.sessions.len(), MAX_KEPT_SESSIONS);
+        assert_eq!(report.sessions_created, MAX_KEPT_SESSIONS as u64 + 11);
+        assert!(reg.get(&first.id).is_some());
+        assert_eq!(report.sessions_open, 1);
+    }
+}
