@@ -7,130 +7,15 @@
 //! `/_dev/state` report says what the server saw.
 #![cfg(target_arch = "wasm32")]
 
-use js_sys::{Function, Promise, Reflect};
+mod common;
+
+use common::*;
 use voicelink::api::VoiceLink;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-const PEER: &str = match option_env!("VOICELINK_PEER_URL") {
-    Some(u) => u,
-    None => "http://127.0.0.1:7878",
-};
-
-#[wasm_bindgen(inline_js = r#"
-function spies() {
-  if (globalThis.__vl) return globalThis.__vl;
-  const vl = { streams: [], pcs: [], gumCalls: 0 };
-  const md = navigator.mediaDevices;
-  const gum = md.getUserMedia.bind(md);
-  md.getUserMedia = async (c) => { vl.gumCalls++; const s = await gum(c); vl.streams.push(s); return s; };
-  const Orig = globalThis.RTCPeerConnection;
-  globalThis.RTCPeerConnection = class extends Orig {
-    constructor(...a) { super(...a); vl.pcs.push(this); }
-  };
-  globalThis.__vl = vl;
-  return vl;
-}
-export function install_spies() { spies(); }
-export function gum_calls() { return spies().gumCalls; }
-export function live_mic_tracks() {
-  return spies().streams.flatMap((s) => s.getTracks()).filter((t) => t.readyState === "live").length;
-}
-export function open_peer_connections() {
-  return spies().pcs.filter((pc) => pc.connectionState !== "closed").length;
-}
-export function peer_connection_count() { return spies().pcs.length; }
-export function last_pc_state() { const p = spies().pcs.at(-1); return p ? p.connectionState : "none"; }
-export async function remote_audio_peak(ms) {
-  const pc = spies().pcs.at(-1);
-  const track = pc && pc.getReceivers().map((r) => r.track).find((t) => t && t.kind === "audio");
-  if (!track) return -1;
-  const ctx = new AudioContext();
-  try {
-    const src = ctx.createMediaStreamSource(new MediaStream([track]));
-    const an = ctx.createAnalyser();
-    an.fftSize = 2048;
-    src.connect(an);
-    const buf = new Float32Array(an.fftSize);
-    let peak = 0;
-    const end = performance.now() + ms;
-    while (performance.now() < end) {
-      an.getFloatTimeDomainData(buf);
-      for (const v of buf) peak = Math.max(peak, Math.abs(v));
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    src.disconnect();
-    return peak;
-  } finally {
-    await ctx.close();
-  }
-}
-export async function peer_report(base) {
-  const r = await fetch(base + "/_dev/state");
-  return await r.json();
-}
-export function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
-export function rejecting_provider() { return () => Promise.reject(new Error("no token for you")); }
-"#)]
-extern "C" {
-    fn install_spies();
-    fn gum_calls() -> u32;
-    fn live_mic_tracks() -> u32;
-    fn open_peer_connections() -> u32;
-    fn peer_connection_count() -> u32;
-    fn last_pc_state() -> String;
-    fn remote_audio_peak(ms: u32) -> Promise;
-    fn peer_report(base: &str) -> Promise;
-    fn sleep(ms: u32) -> Promise;
-    fn rejecting_provider() -> Function;
-}
-
-fn obj(pairs: &[(&str, JsValue)]) -> JsValue {
-    let o = js_sys::Object::new();
-    for (k, v) in pairs {
-        Reflect::set(&o, &(*k).into(), v).unwrap();
-    }
-    o.into()
-}
-
-fn get(v: &JsValue, path: &str) -> JsValue {
-    path.split('.').fold(v.clone(), |acc, k| Reflect::get(&acc, &k.into()).unwrap_or(JsValue::UNDEFINED))
-}
-
-fn get_str(v: &JsValue, path: &str) -> Option<String> {
-    get(v, path).as_string()
-}
-
-async fn wait_ms(ms: u32) {
-    JsFuture::from(sleep(ms)).await.unwrap();
-}
-
-/// The dev peer's record of session `id`.
-async fn peer_session(id: &str) -> JsValue {
-    let report = JsFuture::from(peer_report(PEER)).await.expect("dev peer /_dev/state");
-    let sessions: js_sys::Array = get(&report, "sessions").into();
-    sessions.iter().find(|s| get_str(s, "id").as_deref() == Some(id)).unwrap_or(JsValue::UNDEFINED)
-}
-
-fn link(extra: &[(&str, JsValue)], query: &str) -> VoiceLink {
-    let mut pairs = vec![("url", JsValue::from_str(&format!("{PEER}/whip{query}")))];
-    pairs.extend(extra.iter().cloned());
-    VoiceLink::new(obj(&pairs)).expect("valid options")
-}
-
-/// Polls `cond` every 50 ms for at most `ms`; true if it held.
-async fn eventually(ms: u32, mut cond: impl FnMut() -> bool) -> bool {
-    for _ in 0..(ms / 50).max(1) {
-        if cond() {
-            return true;
-        }
-        wait_ms(50).await;
-    }
-    cond()
-}
 
 #[wasm_bindgen_test]
 async fn connects_plays_the_echo_round_trips_a_message_and_hangs_up_cleanly() {

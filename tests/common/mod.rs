@@ -1,0 +1,214 @@
+//! Shared helpers of the browser tests: JS spies that record what the library did to the
+//! browser (microphone tracks, peer connections, console output), page-visibility overrides,
+//! fault injection, and the dev peer's report.
+#![allow(dead_code)]
+
+use js_sys::{Function, Promise, Reflect};
+use voicelink::api::VoiceLink;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+/// The dev peer, as started by scripts/test.sh (read at compile time).
+pub const PEER: &str = match option_env!("VOICELINK_PEER_URL") {
+    Some(u) => u,
+    None => "http://127.0.0.1:7878",
+};
+
+#[wasm_bindgen(inline_js = r#"
+function spies() {
+  if (globalThis.__vl) return globalThis.__vl;
+  const vl = { streams: [], pcs: [], contexts: [], gumCalls: 0, gumDelayMs: 0, stripCandidates: false, console: [] };
+  const md = navigator.mediaDevices;
+  const gum = md.getUserMedia.bind(md);
+  md.getUserMedia = async (c) => {
+    vl.gumCalls++;
+    const s = await gum(c);
+    vl.streams.push(s);
+    if (vl.gumDelayMs) await new Promise((r) => setTimeout(r, vl.gumDelayMs));
+    return s;
+  };
+  const Pc = globalThis.RTCPeerConnection;
+  globalThis.RTCPeerConnection = class extends Pc {
+    constructor(...a) { super(...a); vl.pcs.push(this); }
+    setRemoteDescription(d) {
+      if (vl.stripCandidates && d && d.sdp) {
+        d = { type: d.type, sdp: d.sdp.split("\r\n").filter((l) => !l.startsWith("a=candidate")).join("\r\n") };
+      }
+      return super.setRemoteDescription(d);
+    }
+  };
+  // wasm-bindgen captures AudioContext (it has a webkit vendor prefix) when the module loads,
+  // so a subclass installed now would never be used: record contexts from the prototype.
+  const acp = AudioContext.prototype;
+  const createSource = acp.createMediaStreamSource;
+  acp.createMediaStreamSource = function (...a) {
+    if (!vl.contexts.includes(this)) vl.contexts.push(this);
+    return createSource.apply(this, a);
+  };
+  for (const level of ["debug", "log", "info", "warn", "error"]) {
+    const orig = console[level].bind(console);
+    console[level] = (...args) => { vl.console.push([level, args.map(String).join(" ")]); orig(...args); };
+  }
+  globalThis.__vl = vl;
+  return vl;
+}
+export function install_spies() { spies(); }
+export function gum_calls() { return spies().gumCalls; }
+export function set_gum_delay(ms) { spies().gumDelayMs = ms; }
+export function set_strip_candidates(on) { spies().stripCandidates = on; }
+export function live_mic_tracks() {
+  return spies().streams.flatMap((s) => s.getTracks()).filter((t) => t.readyState === "live").length;
+}
+export function open_peer_connections() {
+  return spies().pcs.filter((pc) => pc.connectionState !== "closed").length;
+}
+export function audio_context_count() { return spies().contexts.length; }
+export function live_audio_contexts() {
+  return spies().contexts.filter((c) => c.state !== "closed").length;
+}
+export function peer_connection_count() { return spies().pcs.length; }
+export function last_pc_state() { const p = spies().pcs.at(-1); return p ? p.connectionState : "none"; }
+export function console_mark() { return spies().console.length; }
+export function console_since(mark, level) {
+  return spies().console.slice(mark).filter(([l]) => !level || l === level).map(([, m]) => m);
+}
+export async function remote_audio_peak(ms) {
+  const pc = spies().pcs.at(-1);
+  const track = pc && pc.getReceivers().map((r) => r.track).find((t) => t && t.kind === "audio");
+  if (!track) return -1;
+  const ctx = new AudioContext();
+  try {
+    const src = ctx.createMediaStreamSource(new MediaStream([track]));
+    const an = ctx.createAnalyser();
+    an.fftSize = 2048;
+    src.connect(an);
+    const buf = new Float32Array(an.fftSize);
+    let peak = 0;
+    const end = performance.now() + ms;
+    while (performance.now() < end) {
+      an.getFloatTimeDomainData(buf);
+      for (const v of buf) peak = Math.max(peak, Math.abs(v));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    src.disconnect();
+    return peak;
+  } finally {
+    await ctx.close();
+  }
+}
+export function set_hidden(hidden) {
+  Object.defineProperty(document, "visibilityState", { configurable: true, get: () => (hidden ? "hidden" : "visible") });
+  Object.defineProperty(document, "hidden", { configurable: true, get: () => hidden });
+  document.dispatchEvent(new Event("visibilitychange"));
+}
+export function fire_pagehide() { window.dispatchEvent(new PageTransitionEvent("pagehide", { persisted: false })); }
+export function break_method(proto, method) {
+  const target = globalThis[proto].prototype;
+  const orig = target[method];
+  target[method] = function () { throw new Error(`${proto}.${method} broken by the test`); };
+  return () => { target[method] = orig; };
+}
+export function block_autoplay_once() {
+  const proto = HTMLMediaElement.prototype;
+  const orig = proto.play;
+  proto.play = function () {
+    proto.play = orig;
+    return Promise.reject(new DOMException("play() needs a user gesture", "NotAllowedError"));
+  };
+}
+export async function peer_report(base) {
+  const r = await fetch(base + "/_dev/state");
+  return await r.json();
+}
+export async function peer_post(url) {
+  const r = await fetch(url, { method: "POST" });
+  return r.status;
+}
+export function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
+export function delayed_token(ms, value) { return () => new Promise((r) => setTimeout(() => r(value), ms)); }
+export function rejecting_provider() { return () => Promise.reject(new Error("no token for you")); }
+"#)]
+extern "C" {
+    pub fn install_spies();
+    pub fn gum_calls() -> u32;
+    pub fn set_gum_delay(ms: u32);
+    pub fn set_strip_candidates(on: bool);
+    pub fn live_mic_tracks() -> u32;
+    pub fn open_peer_connections() -> u32;
+    pub fn live_audio_contexts() -> u32;
+    pub fn audio_context_count() -> u32;
+    pub fn peer_connection_count() -> u32;
+    pub fn last_pc_state() -> String;
+    pub fn console_mark() -> u32;
+    pub fn console_since(mark: u32, level: &str) -> js_sys::Array;
+    pub fn remote_audio_peak(ms: u32) -> Promise;
+    pub fn set_hidden(hidden: bool);
+    pub fn fire_pagehide();
+    /// Makes `globalThis[proto].prototype[method]` throw; returns the function that restores it.
+    pub fn break_method(proto: &str, method: &str) -> Function;
+    pub fn block_autoplay_once();
+    pub fn peer_report(base: &str) -> Promise;
+    pub fn peer_post(url: &str) -> Promise;
+    pub fn sleep(ms: u32) -> Promise;
+    pub fn delayed_token(ms: u32, value: &str) -> Function;
+    pub fn rejecting_provider() -> Function;
+}
+
+/// A plain JS object from key/value pairs.
+pub fn obj(pairs: &[(&str, JsValue)]) -> JsValue {
+    let o = js_sys::Object::new();
+    for (k, v) in pairs {
+        Reflect::set(&o, &(*k).into(), v).unwrap();
+    }
+    o.into()
+}
+
+/// `v.a.b.c`, or `undefined`.
+pub fn get(v: &JsValue, path: &str) -> JsValue {
+    path.split('.').fold(v.clone(), |acc, k| Reflect::get(&acc, &k.into()).unwrap_or(JsValue::UNDEFINED))
+}
+
+/// `v.a.b.c` as a string.
+pub fn get_str(v: &JsValue, path: &str) -> Option<String> {
+    get(v, path).as_string()
+}
+
+/// The snapshot's `key` as a string.
+pub fn snap(l: &VoiceLink, key: &str) -> Option<String> {
+    get_str(&l.get_snapshot(), key)
+}
+
+pub async fn wait_ms(ms: u32) {
+    JsFuture::from(sleep(ms)).await.unwrap();
+}
+
+/// Polls `cond` every 25 ms for at most `ms`; true if it held.
+pub async fn eventually(ms: u32, mut cond: impl FnMut() -> bool) -> bool {
+    for _ in 0..(ms / 25).max(1) {
+        if cond() {
+            return true;
+        }
+        wait_ms(25).await;
+    }
+    cond()
+}
+
+/// The dev peer's record of session `id` (or `undefined`).
+pub async fn peer_session(id: &str) -> JsValue {
+    let report = JsFuture::from(peer_report(PEER)).await.expect("dev peer /_dev/state");
+    let sessions: js_sys::Array = get(&report, "sessions").into();
+    sessions.iter().find(|s| get_str(s, "id").as_deref() == Some(id)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// The dev peer's count of open sessions.
+pub async fn peer_open_sessions() -> f64 {
+    let report = JsFuture::from(peer_report(PEER)).await.expect("dev peer /_dev/state");
+    get(&report, "sessionsOpen").as_f64().unwrap_or(-1.0)
+}
+
+/// A link to the dev peer's WHIP endpoint (`query` appended, e.g. `?fault=500`), with extra options.
+pub fn link(extra: &[(&str, JsValue)], query: &str) -> VoiceLink {
+    let mut pairs = vec![("url", JsValue::from_str(&format!("{PEER}/whip{query}")))];
+    pairs.extend(extra.iter().cloned());
+    VoiceLink::new(obj(&pairs)).expect("valid options")
+}
