@@ -1,0 +1,48 @@
+// Small helpers shared by the benchmarks.
+import { readFileSync, writeFileSync, existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+export const resultsFile = fileURLToPath(new URL("./results.json", import.meta.url));
+
+/** Linear-interpolated percentile (p in 0..100) of a list of numbers. */
+export function percentile(values, p) {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const i = ((s.length - 1) * p) / 100;
+  const lo = Math.floor(i);
+  const hi = Math.ceil(i);
+  return s[lo] + (s[hi] - s[lo]) * (i - lo);
+}
+
+/** { n, min, p50, p90, max, mean } of a list of numbers. */
+export function summary(values) {
+  return {
+    n: values.length,
+    min: Math.min(...values),
+    p50: percentile(values, 50),
+    p90: percentile(values, 90),
+    max: Math.max(...values),
+    mean: values.reduce((a, b) => a + b, 0) / values.length,
+  };
+}
+
+export const round = (x, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** Merges `figures` (flat { key: number }) into bench/results.json, keys sorted. */
+export function mergeResults(figures) {
+  let old = {};
+  if (existsSync(resultsFile)) {
+    try {
+      old = JSON.parse(readFileSync(resultsFile, "utf8"));
+    } catch (e) {
+      console.warn(`bench: ${resultsFile} is not valid JSON (${e.message}); starting afresh`);
+    }
+  }
+  const merged = { ...old, ...figures };
+  for (const [k, v] of Object.entries(merged)) {
+    if (typeof v !== "number" || !Number.isFinite(v)) throw new Error(`bench result ${k} is not a finite number: ${v}`);
+  }
+  const sorted = Object.fromEntries(Object.keys(merged).sort().map((k) => [k, merged[k]]));
+  writeFileSync(resultsFile, JSON.stringify(sorted, null, 2) + "\n");
+  return sorted;
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs every benchmark (this is `npm run bench`) and merges the figures into
+# bench/results.json. Builds like scripts/test.sh, then runs bench/run.mjs in a
+# loopback-only network namespace with the dev peer on 127.0.0.1:7878.
+#   scripts/bench.sh [NAME...]   only the benches bench/NAME.bench.mjs
+. "$(dirname "$0")/lib.sh"
+
+t_all=$SECONDS
+step "setup" scripts/setup.sh
+step "build dev peer (release)" build_peer
+step "build package (pkg/)" build_pkg
+step "benchmarks (loopback namespace, dev peer on $TEST_PEER_URL)" \
+  timeout --kill-after=30s "${BENCH_TIMEOUT:-30m}" scripts/netns.sh scripts/with-peer.sh "$TEST_PEER_PORT" target/dev-peer-bench.log \
+  node bench/run.mjs "$@"
+log "benchmarks done (total $((SECONDS - t_all)) s); figures in bench/results.json"

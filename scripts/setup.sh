@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Installs what building and testing voicelink needs. Idempotent: each part is
+# skipped when it is already there, so a second run takes a second or two.
+#
+#   scripts/setup.sh               everything (tests, benches)
+#   scripts/setup.sh --no-browser  no Chromium/chromedriver/iproute2 (the demo)
+#   VOICELINK_SETUP_BROWSER=0      same as --no-browser
+#
+# Parts:
+#   1. rust target wasm32-unknown-unknown           (rustup)
+#   2. chromium, chromium-driver, iproute2          (apt, only if missing)
+#   3. wasm-bindgen CLI, same version as Cargo.lock (cargo install, no --locked)
+#   4. node_modules                                 (npm ci / npm install)
+. "$(dirname "$0")/lib.sh"
+
+browser="${VOICELINK_SETUP_BROWSER:-1}"
+for arg in "$@"; do
+  case "$arg" in
+    --no-browser) browser=0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) die "setup.sh: unknown argument '$arg' (try --help)" ;;
+  esac
+done
+
+t_setup=$SECONDS
+for tool in cargo rustup node npm; do
+  command -v "$tool" >/dev/null || die "'$tool' is not on PATH; install it first (rustup for Rust, Node.js >= 20 with npm)."
+done
+
+# 1. wasm32 target -----------------------------------------------------------
+if rustup target list --installed | grep -qx 'wasm32-unknown-unknown'; then
+  log "setup: rust target wasm32-unknown-unknown present"
+else
+  log "setup: rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# 2. Chromium, chromedriver, ip (tests only) ---------------------------------
+if [ "$browser" = 1 ]; then
+  if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] && command -v ip >/dev/null; then
+    log "setup: chromium, chromedriver, ip present"
+  else
+    log "setup: apt-get install chromium chromium-driver iproute2"
+    sudo=""
+    if [ "$(id -u)" != 0 ]; then
+      command -v sudo >/dev/null || die "need root (or sudo) to apt-get install chromium chromium-driver iproute2"
+      sudo="sudo"
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update
+    $sudo apt-get install -y chromium chromium-driver iproute2
+    [ -x /usr/bin/chromium ] || die "apt installed chromium but /usr/bin/chromium is missing"
+    [ -x /usr/bin/chromedriver ] || die "apt installed chromium-driver but /usr/bin/chromedriver is missing"
+    command -v ip >/dev/null || die "apt installed iproute2 but 'ip' is missing"
+  fi
+else
+  log "setup: browser part skipped (--no-browser)"
+fi
+
+# 3. wasm-bindgen CLI at exactly the crate's wasm-bindgen version -------------
+# Cargo.lock's [[package]] name = "wasm-bindgen" entry, else Cargo.toml's "=X" pin.
+wb_version=""
+if [ -f Cargo.lock ]; then
+  wb_version="$(awk '
+    /^\[\[package\]\]/ { name = "" }
+    /^name = / { name = $3; gsub(/"/, "", name) }
+    /^version = / && name == "wasm-bindgen" { v = $3; gsub(/"/, "", v); print v; exit }
+  ' Cargo.lock)"
+fi
+if [ -z "$wb_version" ]; then
+  wb_version="$(sed -n 's/^wasm-bindgen *= *"=\([0-9][0-9.]*\)".*/\1/p' Cargo.toml | head -n1)"
+fi
+[ -n "$wb_version" ] || die "cannot find the wasm-bindgen version in Cargo.lock or Cargo.toml (expected wasm-bindgen = \"=X.Y.Z\")"
+
+have_wb="$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)"
+have_runner=0
+command -v wasm-bindgen-test-runner >/dev/null && have_runner=1
+if [ "$have_wb" = "$wb_version" ] && [ "$have_runner" = 1 ]; then
+  log "setup: wasm-bindgen CLI $wb_version present"
+else
+  log "setup: cargo install wasm-bindgen-cli --version $wb_version (have: ${have_wb:-none}; ~2.5 min cold)"
+  # No --locked: the CLI's own lockfile wants a crate version the registry does not serve.
+  cargo install wasm-bindgen-cli --version "$wb_version" --force
+  got="$(wasm-bindgen --version | awk '{print $2}')"
+  [ "$got" = "$wb_version" ] || die "installed wasm-bindgen CLI reports '$got', wanted '$wb_version' (is ~/.cargo/bin first on PATH?)"
+fi
+
+# 4. node_modules ------------------------------------------------------------
+# npm writes node_modules/.package-lock.json on every install; compare with it.
+if [ -f package-lock.json ]; then
+  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    log "setup: npm ci"
+    npm ci --no-audit --no-fund
+  else
+    log "setup: node_modules up to date with package-lock.json"
+  fi
+else
+  log "setup: npm install (no package-lock.json yet)"
+  npm install --no-audit --no-fund
+fi
+[ -x node_modules/.bin/wasm-opt ] || die "node_modules/.bin/wasm-opt missing after npm install (devDependency 'binaryen')"
+
+log "setup: done ($((SECONDS - t_setup)) s)"

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs every test (this is `npm test` and what CI runs):
+#   setup → core unit tests (native) → build dev peer, package, wasm tests →
+#   in a loopback-only network namespace, with the dev peer on 127.0.0.1:7878:
+#   wasm-bindgen tests in headless Chromium, then the e2e tests (playwright-core).
+# Exits non-zero if any part fails. Build failures stop the run; test failures
+# are collected and the remaining tests still run.
+. "$(dirname "$0")/lib.sh"
+
+t_all=$SECONDS
+failed=()
+
+step "setup" scripts/setup.sh
+
+step "core unit tests (native)" cargo test -p voicelink --lib || failed+=("core unit tests")
+
+step "build dev peer (release)" build_peer
+step "build package (pkg/)" build_pkg
+
+# The wasm tests read VOICELINK_PEER_URL at compile time (option_env!): the
+# --no-run build and the run below must see the same value, or cargo rebuilds
+# inside the namespace, where it is offline.
+export VOICELINK_PEER_URL="$TEST_PEER_URL"
+step "build wasm tests" cargo test --target wasm32-unknown-unknown --tests --no-run -p voicelink
+
+# Bounded, so a hang cannot eat CI's 90 minutes (timeout signals the whole group).
+step "browser tests (loopback namespace, dev peer on $TEST_PEER_URL)" \
+  timeout --kill-after=30s "${BROWSER_TESTS_TIMEOUT:-40m}" \
+  scripts/netns.sh scripts/with-peer.sh "$TEST_PEER_PORT" target/dev-peer-test.log \
+  scripts/test-browser.sh || failed+=("browser tests")
+
+if [ ${#failed[@]} -gt 0 ]; then
+  printf '%s==> FAILED: %s (total %s s)%s\n' "$_r" "$(IFS=','; echo "${failed[*]}")" "$((SECONDS - t_all))" "$_n" >&2
+  exit 1
+fi
+log "all tests passed (total $((SECONDS - t_all)) s)"
