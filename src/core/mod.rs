@@ -1,8 +1,11 @@
 //! The pure core: no browser APIs, no clock. Everything here runs natively under `cargo test`.
 
+pub mod backoff;
 pub mod error;
 pub mod machine;
 pub mod options;
+pub mod outbox;
+pub mod sdp;
 pub mod session;
 pub mod snapshot;
 
