@@ -39,6 +39,8 @@ pub enum ErrorCode {
     NotConnected,
     /// `"disposed"`: a method was called after `dispose()`.
     Disposed,
+    /// `"no-session"`: `reconnect()` with no session to bring back (never connected).
+    NoSession,
 }
 
 impl ErrorCode {
@@ -60,6 +62,7 @@ impl ErrorCode {
             ErrorCode::Aborted => "aborted",
             ErrorCode::NotConnected => "not-connected",
             ErrorCode::Disposed => "disposed",
+            ErrorCode::NoSession => "no-session",
         }
     }
 }
@@ -132,6 +135,7 @@ mod tests {
             ErrorCode::Aborted,
             ErrorCode::NotConnected,
             ErrorCode::Disposed,
+            ErrorCode::NoSession,
         ];
         let mut seen = std::collections::HashSet::new();
         for c in all {

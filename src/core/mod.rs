@@ -11,6 +11,6 @@ pub mod snapshot;
 
 pub use error::{ErrorCode, LinkError};
 pub use machine::{ConnectPhase, Effect, EndReason, Input, Machine, PeerState, Status};
-pub use options::{AudioOptions, HiddenPolicy, IceServer, Options, VisibilityPolicy};
+pub use options::{AudioOptions, HiddenPolicy, IceServer, Options, ReconnectPolicy, VisibilityPolicy};
 pub use session::Session;
 pub use snapshot::{ErrorInfo, Snapshot};

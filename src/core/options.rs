@@ -1,7 +1,9 @@
 //! Validated link options. The JS boundary parses a plain object into [`Options`] with
 //! [`Options::validate`] before anything in the browser is touched.
 
+use super::backoff::Backoff;
 use super::error::{ErrorCode, LinkError};
+use super::outbox::DEFAULT_OUTBOX_CAPACITY;
 
 /// Default for `connectTimeoutMs`: 15 000 ms.
 pub const DEFAULT_CONNECT_TIMEOUT_MS: u32 = 15_000;
@@ -13,6 +15,11 @@ pub const DEFAULT_FADE_OUT_MS: u32 = 20;
 pub const MAX_FADE_OUT_MS: u32 = 1_000;
 /// Largest accepted `visibilityGraceMs`: 600 000 ms (10 minutes).
 pub const MAX_VISIBILITY_GRACE_MS: u32 = 600_000;
+/// Default `sessionGraceMs`: the server keeps a session 300 000 ms (5 minutes) after its
+/// transport is lost (seed 001).
+pub const DEFAULT_SESSION_GRACE_MS: u32 = 300_000;
+/// Default `outageTimeoutMs`: no byte received for 1500 ms means the transport is down.
+pub const DEFAULT_OUTAGE_TIMEOUT_MS: u32 = 1_500;
 /// Default data channel label: `"events"`.
 pub const DEFAULT_DATA_CHANNEL_LABEL: &str = "events";
 
@@ -71,6 +78,16 @@ impl Default for VisibilityPolicy {
     }
 }
 
+/// What the link does when the transport is lost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReconnectPolicy {
+    /// `"manual"` (default, seed 001): status `interrupted`, the session is kept, the app shows
+    /// a reconnect button that calls `reconnect()`.
+    Manual,
+    /// `"auto"` (seed 004): reconnect by itself with exponential backoff and full jitter.
+    Auto,
+}
+
 /// One ICE server, as in `RTCIceServer` (W3C webrtc-pc): `urls` with a `stun:`, `stuns:`,
 /// `turn:` or `turns:` scheme, and for TURN a username and credential.
 #[derive(Clone, Debug, PartialEq)]
@@ -100,6 +117,16 @@ pub struct Options {
     pub fade_out_ms: u32,
     /// Page visibility behaviour.
     pub visibility: VisibilityPolicy,
+    /// Reconnect policy.
+    pub reconnect: ReconnectPolicy,
+    /// Backoff of the automatic policy.
+    pub backoff: Backoff,
+    /// How long the server keeps a session after its transport is lost, ms.
+    pub session_grace_ms: u32,
+    /// No byte received on the transport for this long (ms) counts as an outage.
+    pub outage_timeout_ms: u32,
+    /// Messages buffered while the data channel is not open.
+    pub outbox_capacity: u32,
 }
 
 /// The options as they arrive from JS, before validation. Absent fields are `None`.
@@ -131,6 +158,20 @@ pub struct RawOptions {
     pub visibility_grace_ms: Option<f64>,
     /// `resumeOnVisible`.
     pub resume_on_visible: Option<bool>,
+    /// `reconnect`: `"manual"` or `"auto"`.
+    pub reconnect: Option<String>,
+    /// `reconnectBaseMs`.
+    pub reconnect_base_ms: Option<f64>,
+    /// `reconnectCapMs`.
+    pub reconnect_cap_ms: Option<f64>,
+    /// `reconnectAttempts`.
+    pub reconnect_attempts: Option<f64>,
+    /// `sessionGraceMs`.
+    pub session_grace_ms: Option<f64>,
+    /// `outageTimeoutMs`.
+    pub outage_timeout_ms: Option<f64>,
+    /// `outboxCapacity`.
+    pub outbox_capacity: Option<f64>,
 }
 
 fn invalid(message: String) -> LinkError {
@@ -157,6 +198,15 @@ fn millis(value: Option<f64>, name: &str, min: u32, max: u32, default: u32) -> R
         None => Ok(default),
         Some(ms) if ms.is_finite() && ms >= min as f64 && ms <= max as f64 => Ok(ms.round() as u32),
         Some(ms) => Err(invalid(format!("options.{name} must be a number of milliseconds from {min} to {max}, got {ms}"))),
+    }
+}
+
+/// An optional whole number in `min..=max`, or `default`.
+fn count(value: Option<f64>, name: &str, min: u32, max: u32, default: u32) -> Result<u32, LinkError> {
+    match value {
+        None => Ok(default),
+        Some(n) if n.fract() == 0.0 && n >= min as f64 && n <= max as f64 => Ok(n as u32),
+        Some(n) => Err(invalid(format!("options.{name} must be a whole number from {min} to {max}, got {n}"))),
     }
 }
 
@@ -241,7 +291,40 @@ impl Options {
             Some(_) => return Err(invalid("options.dataChannelLabel must be a non-empty string".into())),
         };
 
-        Ok(Options { url, ice_servers, audio, connect_timeout_ms, data_channel_label, fade_out_ms, visibility })
+        let reconnect = match raw.reconnect.as_deref() {
+            None | Some("manual") => ReconnectPolicy::Manual,
+            Some("auto") => ReconnectPolicy::Auto,
+            Some(other) => {
+                return Err(invalid(format!("options.reconnect must be \"manual\" or \"auto\", got \"{}\"", clip(other))))
+            }
+        };
+        let defaults = Backoff::default();
+        let base_ms = millis(raw.reconnect_base_ms, "reconnectBaseMs", 1, 600_000, defaults.base_ms)?;
+        let cap_ms = millis(raw.reconnect_cap_ms, "reconnectCapMs", 1, 3_600_000, defaults.cap_ms)?;
+        if cap_ms < base_ms {
+            return Err(invalid(format!("options.reconnectCapMs ({cap_ms}) must not be below reconnectBaseMs ({base_ms})")));
+        }
+        let attempts = count(raw.reconnect_attempts, "reconnectAttempts", 1, 1000, defaults.attempts)?;
+        let backoff = Backoff { base_ms, cap_ms, attempts, jitter: true };
+        let session_grace_ms =
+            millis(raw.session_grace_ms, "sessionGraceMs", 0, 86_400_000, DEFAULT_SESSION_GRACE_MS)?;
+        let outage_timeout_ms =
+            millis(raw.outage_timeout_ms, "outageTimeoutMs", 200, 60_000, DEFAULT_OUTAGE_TIMEOUT_MS)?;
+        let outbox_capacity = count(raw.outbox_capacity, "outboxCapacity", 0, 100_000, DEFAULT_OUTBOX_CAPACITY)?;
+        Ok(Options {
+            url,
+            ice_servers,
+            audio,
+            connect_timeout_ms,
+            data_channel_label,
+            fade_out_ms,
+            visibility,
+            reconnect,
+            backoff,
+            session_grace_ms,
+            outage_timeout_ms,
+            outbox_capacity,
+        })
     }
 }
 
@@ -323,6 +406,34 @@ mod tests {
         assert!(Options::validate(bad).unwrap_err().message.contains("fadeOutMs"));
         let bad = RawOptions { visibility_grace_ms: Some(-1.0), ..raw("http://h/w") };
         assert!(Options::validate(bad).unwrap_err().message.contains("visibilityGraceMs"));
+    }
+
+    #[test]
+    fn reconnect_options() {
+        let o = Options::validate(raw("http://h/w")).unwrap();
+        assert_eq!(o.reconnect, ReconnectPolicy::Manual);
+        assert_eq!(o.backoff, Backoff::default());
+        assert_eq!((o.session_grace_ms, o.outage_timeout_ms, o.outbox_capacity), (300_000, 1_500, 100));
+        let r = RawOptions {
+            reconnect: Some("auto".into()),
+            reconnect_base_ms: Some(500.0),
+            reconnect_cap_ms: Some(8000.0),
+            reconnect_attempts: Some(3.0),
+            ..raw("http://h/w")
+        };
+        let o = Options::validate(r).unwrap();
+        assert_eq!(o.reconnect, ReconnectPolicy::Auto);
+        assert_eq!(o.backoff, Backoff { base_ms: 500, cap_ms: 8000, attempts: 3, jitter: true });
+        for (bad, field) in [
+            (RawOptions { reconnect: Some("sometimes".into()), ..raw("http://h/w") }, "options.reconnect"),
+            (RawOptions { reconnect_attempts: Some(2.5), ..raw("http://h/w") }, "reconnectAttempts"),
+            (RawOptions { reconnect_base_ms: Some(5000.0), reconnect_cap_ms: Some(1000.0), ..raw("http://h/w") }, "reconnectCapMs"),
+            (RawOptions { outage_timeout_ms: Some(10.0), ..raw("http://h/w") }, "outageTimeoutMs"),
+            (RawOptions { outbox_capacity: Some(-1.0), ..raw("http://h/w") }, "outboxCapacity"),
+        ] {
+            let e = Options::validate(bad).unwrap_err();
+            assert!(e.message.contains(field), "{field}: {}", e.message);
+        }
     }
 
     #[test]

@@ -84,7 +84,7 @@ pub fn apply_restart_answer(remote_sdp: &str, answer_fragment: &str) -> Option<S
     let mut out = String::new();
     let mut in_media = false;
     let mut emitted_candidates = false;
-    let mut flush_candidates = |out: &mut String, emitted: &mut bool| {
+    let flush_candidates = |out: &mut String, emitted: &mut bool| {
         if !*emitted {
             for c in &ice.candidates {
                 out.push_str("a=");

@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use super::error::LinkError;
 use super::machine::{ConnectPhase, EndReason, Machine, Status};
+use super::outbox::Outbox;
 
 /// The error part of a snapshot: `{ code, message, status }`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -26,7 +27,7 @@ impl From<&LinkError> for ErrorInfo {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Snapshot {
-    /// `"idle" | "connecting" | "connected" | "disconnected" | "failed"`.
+    /// `"idle" | "connecting" | "connected" | "interrupted" | "reconnecting" | "disconnected" | "failed"`.
     pub status: Status,
     /// While connecting: `"token" | "microphone" | "offer" | "signaling" | "ice"`.
     pub phase: Option<ConnectPhase>,
@@ -46,11 +47,26 @@ pub struct Snapshot {
     /// Teardown steps that threw in the last teardown (the others still ran), e.g.
     /// `["data channel"]`; empty when all went well.
     pub teardown_errors: Vec<&'static str>,
+    /// `true` when `reconnect()` would act now: show the reconnect button.
+    pub can_reconnect: bool,
+    /// While interrupted or reconnecting: ms until the server forgets the session
+    /// (`sessionGraceMs` from the outage); `null` otherwise.
+    pub grace_remaining_ms: Option<f64>,
+    /// Recovery attempts made in the current outage (0 when none).
+    pub reconnect_attempt: u32,
+    /// While the automatic policy waits: ms until its next attempt; `null` otherwise.
+    pub next_retry_in_ms: Option<f64>,
+    /// `true` when a recovery had to replace the session (the server had forgotten it).
+    pub session_replaced: bool,
+    /// Messages `send()` buffered while the data channel was not open, waiting.
+    pub queued_messages: usize,
+    /// Messages dropped because the outbox was full (oldest first), since the link was created.
+    pub dropped_messages: u64,
 }
 
 impl Snapshot {
-    /// The snapshot of a machine.
-    pub fn of(m: &Machine) -> Snapshot {
+    /// The snapshot of a machine and its outbox. Times are as of the machine's last input.
+    pub fn of(m: &Machine, outbox: &Outbox) -> Snapshot {
         Snapshot {
             status: m.status(),
             phase: m.phase(),
@@ -61,6 +77,13 @@ impl Snapshot {
             connect_ms: m.connect_ms(),
             audio_blocked: m.audio_blocked(),
             teardown_errors: m.teardown_errors().to_vec(),
+            can_reconnect: m.can_reconnect(),
+            grace_remaining_ms: m.grace_remaining_ms().map(f64::round),
+            reconnect_attempt: m.reconnect_attempt(),
+            next_retry_in_ms: m.next_retry_in_ms().map(f64::round),
+            session_replaced: m.session_replaced(),
+            queued_messages: outbox.len(),
+            dropped_messages: outbox.dropped(),
         }
     }
 }
