@@ -16,7 +16,7 @@ export type VoiceLinkErrorCode =
   | "invalid-option" | "invalid-argument" | "unsupported" | "token-failed"
   | "mic-denied" | "mic-unavailable" | "peer-connection"
   | "signaling-network" | "signaling-http" | "signaling-answer"
-  | "connect-timeout" | "ice-failed" | "aborted" | "not-connected" | "disposed";
+  | "connect-timeout" | "ice-failed" | "aborted" | "not-connected" | "disposed" | "no-session";
 
 /** The Error voicelink throws and rejects with (`name` is `"VoiceLinkError"`). */
 export interface VoiceLinkError extends Error {
@@ -50,11 +50,25 @@ export interface VoiceLinkOptions {
   visibilityGraceMs?: number;
   /** Reconnect when the page is shown again after a visibility disconnect (default false). */
   resumeOnVisible?: boolean;
+  /** When the transport is lost: "manual" (default; status "interrupted", the session is kept, call `reconnect()`) or "auto" (retry with exponential backoff and full jitter). */
+  reconnect?: "manual" | "auto";
+  /** Automatic policy: upper bound of the first backoff wait, ms; attempt n waits uniformly in [0, min(cap, base * 2^(n-1))] (default 1000). */
+  reconnectBaseMs?: number;
+  /** Automatic policy: largest backoff wait, ms (default 30000). */
+  reconnectCapMs?: number;
+  /** Automatic policy: attempts before status "failed" (default 10). */
+  reconnectAttempts?: number;
+  /** How long the server keeps a session after its transport is lost, ms (default 300000): within it a reconnect is an ICE restart of the same session, after it a fresh session. */
+  sessionGraceMs?: number;
+  /** No byte received on the transport for this long (ms) counts as an outage (default 1500, 200..60000); Chromium itself only says "disconnected" after about 5 s. */
+  outageTimeoutMs?: number;
+  /** Messages `send()` keeps while the data channel is not open, oldest dropped first (default 100). */
+  outboxCapacity?: number;
 }
 
 /** What `getSnapshot()` returns: a frozen object, the same object until something changes. */
 export interface VoiceLinkSnapshot {
-  readonly status: "idle" | "connecting" | "connected" | "disconnected" | "failed";
+  readonly status: "idle" | "connecting" | "connected" | "interrupted" | "reconnecting" | "disconnected" | "failed";
   /** While connecting: the step it is on. */
   readonly phase: "token" | "microphone" | "offer" | "signaling" | "ice" | null;
   /** WHIP session id: the `X-Session-ID` response header, else the last segment of the `Location` URL. */
@@ -71,6 +85,20 @@ export interface VoiceLinkSnapshot {
   readonly audioBlocked: boolean;
   /** Names of the teardown steps that threw in the last teardown (the others still ran); empty when all went well. */
   readonly teardownErrors: readonly string[];
+  /** True when `reconnect()` would act now: show the reconnect button. */
+  readonly canReconnect: boolean;
+  /** While interrupted or reconnecting: ms until the server forgets the session (`sessionGraceMs` from the outage). */
+  readonly graceRemainingMs: number | null;
+  /** Recovery attempts made in the current outage (0 when none). */
+  readonly reconnectAttempt: number;
+  /** While the automatic policy waits: ms until its next attempt. */
+  readonly nextRetryInMs: number | null;
+  /** True when a recovery had to replace the session (the server had forgotten it). */
+  readonly sessionReplaced: boolean;
+  /** Messages `send()` buffered while the data channel was not open, waiting to go out. */
+  readonly queuedMessages: number;
+  /** Messages dropped because the outbox was full (oldest first). */
+  readonly droppedMessages: number;
 }
 "#;
 
@@ -127,8 +155,20 @@ impl VoiceLink {
         self.link.resume_audio()
     }
 
-    /// Sends an app message on the data channel: a string as is, anything else as JSON.
-    /// Throws `not-connected` when not connected, `invalid-argument` when the value cannot be
+    /// Brings the link back after an outage (the reconnect button): an ICE restart of the same
+    /// WHIP session while the grace period runs (same `sessionId`), else — or when the server
+    /// answers 404 — a fresh session (`sessionReplaced` becomes true). Resolves when connected;
+    /// rejects with the attempt's error (the link is then `interrupted` again, or `failed`),
+    /// with `no-session` when there was never a session, `aborted` when `disconnect()` ends it.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn reconnect(&self) -> Promise {
+        self.link.reconnect()
+    }
+
+    /// Sends an app message on the data channel: a string as is, anything else as JSON. While
+    /// connecting, interrupted or reconnecting it waits in the outbox (`outboxCapacity`, oldest
+    /// dropped first) and goes out in order once the channel is open. Throws `not-connected`
+    /// when idle, disconnected or failed, `invalid-argument` when the value cannot be
     /// JSON-encoded.
     pub fn send(&self, #[wasm_bindgen(unchecked_param_type = "unknown")] message: JsValue) -> Result<(), JsValue> {
         let text = match message.as_string() {

@@ -29,6 +29,13 @@ const OPTION_KEYS: &[&str] = &[
     "visibility",
     "visibilityGraceMs",
     "resumeOnVisible",
+    "reconnect",
+    "reconnectBaseMs",
+    "reconnectCapMs",
+    "reconnectAttempts",
+    "sessionGraceMs",
+    "outageTimeoutMs",
+    "outboxCapacity",
 ];
 const AUDIO_KEYS: &[&str] = &["echoCancellation", "noiseSuppression", "autoGainControl", "channelCount", "deviceId"];
 const ICE_SERVER_KEYS: &[&str] = &["urls", "username", "credential", "credentialType"];
@@ -79,6 +86,13 @@ struct JsOptions {
     visibility: Option<String>,
     visibility_grace_ms: Option<f64>,
     resume_on_visible: Option<bool>,
+    reconnect: Option<String>,
+    reconnect_base_ms: Option<f64>,
+    reconnect_cap_ms: Option<f64>,
+    reconnect_attempts: Option<f64>,
+    session_grace_ms: Option<f64>,
+    outage_timeout_ms: Option<f64>,
+    outbox_capacity: Option<f64>,
 }
 
 fn invalid(message: impl Into<String>) -> LinkError {
@@ -152,6 +166,13 @@ pub fn parse(value: &JsValue) -> Result<Config, LinkError> {
         visibility: parsed.visibility,
         visibility_grace_ms: parsed.visibility_grace_ms,
         resume_on_visible: parsed.resume_on_visible,
+        reconnect: parsed.reconnect,
+        reconnect_base_ms: parsed.reconnect_base_ms,
+        reconnect_cap_ms: parsed.reconnect_cap_ms,
+        reconnect_attempts: parsed.reconnect_attempts,
+        session_grace_ms: parsed.session_grace_ms,
+        outage_timeout_ms: parsed.outage_timeout_ms,
+        outbox_capacity: parsed.outbox_capacity,
     };
     let options = Options::validate(raw)?;
     let ice_servers = Reflect::get(value, &"iceServers".into()).unwrap_or(JsValue::UNDEFINED);

@@ -4,16 +4,20 @@
 //! result is released at once — a late `getUserMedia` has its tracks stopped, a late WHIP
 //! session is deleted.
 
-use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{AbortController, Event, MessageEvent};
+use std::cell::Cell;
+use std::rc::Rc;
 
-use super::{Link, TokenSource};
+use gloo_timers::callback::Interval;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{AbortController, Event, MessageEvent, RtcPeerConnection};
+
+use super::{Link, TokenSource, LOW_WATER_BYTES};
 use crate::core::{ConnectPhase, ErrorCode, Input, LinkError};
 use crate::platform::channel::Channel;
 use crate::platform::mic::Microphone;
 use crate::platform::peer::{self, Peer};
 use crate::platform::playback::Playback;
-use crate::platform::{js, signaling};
+use crate::platform::{js, signaling, stats};
 
 impl Link {
     pub(super) async fn run_connect(&self, attempt: u32) {
@@ -52,14 +56,17 @@ impl Link {
         let mut peer = Peer::new(&config.ice_servers)?;
         peer.add_track(&track, &stream);
         let mut channel = Channel::create(peer.connection(), &config.options.data_channel_label)?;
-        self.wire(&mut peer, &mut channel, attempt);
+        self.wire_peer(&mut peer, attempt);
+        self.wire_channel(&mut channel, attempt);
         let pc = peer.connection().clone();
+        let sampler = self.start_sampler(attempt, pc.clone());
         {
             let mut st = self.0.state.borrow_mut();
             st.res.peer = Some(peer);
             st.res.channel = Some(channel);
+            st.res.sampler = Some(sampler);
         }
-        let offer = peer::create_offer(&pc).await?;
+        let offer = peer::create_offer(&pc, false).await?;
         if !self.is_current(attempt) {
             return Ok(());
         }
@@ -88,9 +95,31 @@ impl Link {
         Ok(())
     }
 
-    /// Attaches the peer connection and data channel listeners. Each listener is owned by the
-    /// `Peer`/`Channel` it is attached to, and removed when that is closed or dropped.
-    fn wire(&self, peer: &mut Peer, channel: &mut Channel, attempt: u32) {
+    /// Samples the transport's bytes received every `outageTimeoutMs / 4` (at most 250 ms) and
+    /// feeds them to the machine: the link's own outage signal. One `getStats()` at a time.
+    fn start_sampler(&self, attempt: u32, pc: RtcPeerConnection) -> Interval {
+        let period = (self.0.config.options.outage_timeout_ms / 4).clamp(50, 250);
+        let weak = self.weak();
+        let busy = Rc::new(Cell::new(false));
+        Interval::new(period, move || {
+            if busy.get() {
+                return;
+            }
+            busy.set(true);
+            let (weak, pc, busy) = (weak.clone(), pc.clone(), busy.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let bytes = stats::transport_bytes_received(&pc).await;
+                busy.set(false);
+                if let (Some(link), Some(bytes_received)) = (Link::from_weak(&weak), bytes) {
+                    link.dispatch(Input::TransportSample { attempt, bytes_received });
+                }
+            });
+        })
+    }
+
+    /// Attaches the peer connection listeners; each is owned by the `Peer` and removed when it
+    /// is closed or dropped.
+    fn wire_peer(&self, peer: &mut Peer, attempt: u32) {
         let weak = self.weak();
         let pc = peer.connection().clone();
         peer.on("connectionstatechange", move |_| {
@@ -99,9 +128,28 @@ impl Link {
             }
         });
         let weak = self.weak();
+        let pc = peer.connection().clone();
+        peer.on("iceconnectionstatechange", move |_| {
+            if let Some(link) = Link::from_weak(&weak) {
+                link.dispatch(Input::IceState { attempt, state: peer::map_ice_state(pc.ice_connection_state()) });
+            }
+        });
+        let weak = self.weak();
         peer.on("track", move |ev| {
             if let Some(link) = Link::from_weak(&weak) {
                 link.on_remote_track(attempt, ev);
+            }
+        });
+    }
+
+    /// Attaches the data channel listeners; each is owned by the `Channel` and removed when it
+    /// is closed or dropped.
+    pub(super) fn wire_channel(&self, channel: &mut Channel, attempt: u32) {
+        channel.set_low_threshold(LOW_WATER_BYTES);
+        let weak = self.weak();
+        channel.on("bufferedamountlow", move |_| {
+            if let Some(link) = Link::from_weak(&weak) {
+                link.flush_outbox();
             }
         });
         let weak = self.weak();

@@ -6,16 +6,18 @@
 //! applied after it is released.
 
 mod connect;
+mod recover;
 mod teardown;
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use gloo_timers::callback::Timeout;
+use gloo_timers::callback::{Interval, Timeout};
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 use web_sys::AbortController;
 
+use crate::core::outbox::Outbox;
 use crate::core::{Effect, EndReason, ErrorCode, Input, LinkError, Machine, Options, Snapshot, Status};
 use crate::platform::channel::Channel;
 use crate::platform::mic::Microphone;
@@ -23,6 +25,12 @@ use crate::platform::page::{PageEvent, PageLifecycle};
 use crate::platform::peer::Peer;
 use crate::platform::playback::Playback;
 use crate::platform::{clock, js};
+
+/// The outbox stops handing messages to the data channel while its `bufferedAmount` is at or
+/// above this many bytes (1 MiB), and resumes on `bufferedamountlow`.
+pub const HIGH_WATER_BYTES: u32 = 1 << 20;
+/// The data channel's `bufferedAmountLowThreshold`, in bytes (256 KiB).
+pub const LOW_WATER_BYTES: u32 = 1 << 18;
 
 /// Where the bearer token comes from.
 pub enum TokenSource {
@@ -50,7 +58,10 @@ pub struct Config {
 /// order; each one also releases itself on drop.
 #[derive(Default)]
 struct Resources {
+    /// `connectTimeoutMs` for the connect sequence or the ICE restart in progress.
     connect_timer: Option<Timeout>,
+    /// Samples the transport's bytes received (outage detection) while the peer connection lives.
+    sampler: Option<Interval>,
     signaling_abort: Option<AbortController>,
     mic: Option<Microphone>,
     playback: Option<Playback>,
@@ -59,10 +70,26 @@ struct Resources {
     token: Option<String>,
 }
 
+/// A promise handed to the app, with the functions that settle it.
 struct Pending {
     promise: Promise,
     resolve: Function,
     reject: Function,
+}
+
+impl Pending {
+    fn new() -> Option<Pending> {
+        let mut handles: Option<(Function, Function)> = None;
+        let promise = Promise::new(&mut |resolve, reject| handles = Some((resolve, reject)));
+        handles.map(|(resolve, reject)| Pending { promise, resolve, reject })
+    }
+
+    fn settle(self, result: Result<(), LinkError>) {
+        let _ = match result {
+            Ok(()) => self.resolve.call0(&JsValue::UNDEFINED),
+            Err(e) => self.reject.call1(&JsValue::UNDEFINED, &js::js_error(&e)),
+        };
+    }
 }
 
 struct State {
@@ -72,10 +99,21 @@ struct State {
     page: Option<PageLifecycle>,
     /// The visibility grace timer, while armed.
     visibility_timer: Option<Timeout>,
+    /// The automatic policy's backoff wait, while armed.
+    retry_timer: Option<Timeout>,
+    /// Refreshes countdowns while interrupted or reconnecting.
+    ticker: Option<Interval>,
+    /// The pending `connect()` promise.
     pending: Option<Pending>,
+    /// The pending `reconnect()` promise.
+    reconnecting: Option<Pending>,
     /// Settles when the last teardown's WHIP `DELETE` has settled.
     closing: Option<Promise>,
-    snapshot: Option<(u64, JsValue)>,
+    /// Messages sent while the data channel was not open.
+    outbox: Outbox,
+    /// Bumped when the outbox changes (the snapshot shows its counts).
+    outbox_rev: u64,
+    snapshot: Option<(u64, u64, JsValue)>,
     disposed: bool,
 }
 
@@ -96,7 +134,9 @@ pub struct Link(Rc<Inner>);
 impl Link {
     /// A new, idle link. Touches no browser API.
     pub fn new(config: Config) -> Link {
-        let machine = Machine::new(&config.options);
+        let seed = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
+        let machine = Machine::new(&config.options, seed);
+        let outbox = Outbox::new(config.options.outbox_capacity);
         Link(Rc::new(Inner {
             config,
             state: RefCell::new(State {
@@ -104,8 +144,13 @@ impl Link {
                 res: Resources::default(),
                 page: None,
                 visibility_timer: None,
+                retry_timer: None,
+                ticker: None,
                 pending: None,
+                reconnecting: None,
                 closing: None,
+                outbox,
+                outbox_rev: 0,
                 snapshot: None,
                 disposed: false,
             }),
@@ -137,17 +182,60 @@ impl Link {
     fn apply(&self, effect: Effect) {
         match effect {
             Effect::StartConnect { attempt, timeout_ms } => {
-                let weak = self.weak();
-                let timer = Timeout::new(timeout_ms, move || {
-                    if let Some(link) = Link::from_weak(&weak) {
-                        link.dispatch(Input::ConnectTimeout { attempt });
-                    }
-                });
-                self.0.state.borrow_mut().res.connect_timer = Some(timer);
+                self.arm_attempt_timer(attempt, timeout_ms);
                 let link = self.clone();
                 wasm_bindgen_futures::spawn_local(async move { link.run_connect(attempt).await });
             }
-            Effect::Teardown { delete_session, page_exit } => self.teardown(delete_session, page_exit),
+            Effect::Teardown { delete_session, page_exit } => {
+                self.teardown(delete_session.and_then(|s| s.url), page_exit)
+            }
+            Effect::IceRestart { attempt, seq, session, timeout_ms } => {
+                self.arm_attempt_timer(attempt, timeout_ms);
+                let link = self.clone();
+                wasm_bindgen_futures::spawn_local(async move { link.run_ice_restart(attempt, seq, session).await });
+            }
+            Effect::ArmRetryTimer { ms } => {
+                let weak = self.weak();
+                let timer = Timeout::new(ms, move || {
+                    if let Some(link) = Link::from_weak(&weak) {
+                        link.dispatch(Input::RetryDue);
+                    }
+                });
+                let old = self.0.state.borrow_mut().retry_timer.replace(timer);
+                drop(old);
+            }
+            Effect::CancelRetryTimer => {
+                let old = self.0.state.borrow_mut().retry_timer.take();
+                drop(old);
+            }
+            Effect::StartTicker => {
+                let weak = self.weak();
+                let ticker = Interval::new(500, move || {
+                    if let Some(link) = Link::from_weak(&weak) {
+                        link.dispatch(Input::Tick);
+                    }
+                });
+                let old = self.0.state.borrow_mut().ticker.replace(ticker);
+                drop(old);
+            }
+            Effect::StopTicker => {
+                let old = self.0.state.borrow_mut().ticker.take();
+                drop(old);
+            }
+            Effect::SettleReconnect(result) => {
+                let pending = self.0.state.borrow_mut().reconnecting.take();
+                if let Some(p) = pending {
+                    p.settle(result);
+                }
+            }
+            Effect::FlushOutbox => self.flush_outbox(),
+            Effect::ClearOutbox => {
+                let mut st = self.0.state.borrow_mut();
+                if !st.outbox.is_empty() {
+                    st.outbox.clear();
+                    st.outbox_rev += 1;
+                }
+            }
             Effect::ArmVisibilityTimer { ms } => {
                 let weak = self.weak();
                 let timer = Timeout::new(ms, move || {
@@ -172,14 +260,23 @@ impl Link {
             Effect::SettleConnect(result) => {
                 let pending = self.0.state.borrow_mut().pending.take();
                 if let Some(p) = pending {
-                    let _ = match result {
-                        Ok(()) => p.resolve.call0(&JsValue::UNDEFINED),
-                        Err(e) => p.reject.call1(&JsValue::UNDEFINED, &js::js_error(&e)),
-                    };
+                    p.settle(result);
                 }
             }
             Effect::Notify => self.notify(),
         }
+    }
+
+    /// Arms `connectTimeoutMs` for the connect sequence or ICE restart of `attempt`.
+    fn arm_attempt_timer(&self, attempt: u32, timeout_ms: u32) {
+        let weak = self.weak();
+        let timer = Timeout::new(timeout_ms, move || {
+            if let Some(link) = Link::from_weak(&weak) {
+                link.dispatch(Input::ConnectTimeout { attempt });
+            }
+        });
+        let old = self.0.state.borrow_mut().res.connect_timer.replace(timer);
+        drop(old);
     }
 
     fn notify(&self) {
@@ -217,12 +314,42 @@ impl Link {
             }
         }
         self.watch_page();
-        let mut handles: Option<(Function, Function)> = None;
-        let promise = Promise::new(&mut |resolve, reject| handles = Some((resolve, reject)));
-        if let Some((resolve, reject)) = handles {
-            self.0.state.borrow_mut().pending = Some(Pending { promise: promise.clone(), resolve, reject });
-        }
+        let Some(pending) = Pending::new() else { return Promise::resolve(&JsValue::UNDEFINED) };
+        let promise = pending.promise.clone();
+        self.0.state.borrow_mut().pending = Some(pending);
         self.dispatch(Input::Connect);
+        promise
+    }
+
+    /// `reconnect()` (the reconnect button): brings the link back after an outage — an ICE
+    /// restart of the same session, or a fresh session when the server forgot it. While
+    /// connected, resolves at once; while connecting, returns `connect()`'s promise; while an
+    /// attempt runs, returns the same promise.
+    pub fn reconnect(&self) -> Promise {
+        if let Err(e) = self.check_usable() {
+            return Promise::reject(&js::js_error(&e));
+        }
+        {
+            let st = self.0.state.borrow();
+            match st.machine.status() {
+                Status::Connected => return Promise::resolve(&JsValue::UNDEFINED),
+                Status::Connecting => {
+                    if let Some(p) = &st.pending {
+                        return p.promise.clone();
+                    }
+                }
+                _ => {
+                    if let Some(p) = &st.reconnecting {
+                        return p.promise.clone();
+                    }
+                }
+            }
+        }
+        self.watch_page();
+        let Some(pending) = Pending::new() else { return Promise::resolve(&JsValue::UNDEFINED) };
+        let promise = pending.promise.clone();
+        self.0.state.borrow_mut().reconnecting = Some(pending);
+        self.dispatch(Input::Reconnect);
         promise
     }
 
@@ -276,42 +403,92 @@ impl Link {
             return;
         }
         let _ = self.end(EndReason::Disposed);
-        let (page, timer) = {
+        let held = {
             let mut st = self.0.state.borrow_mut();
             st.disposed = true;
-            (st.page.take(), st.visibility_timer.take())
+            (st.page.take(), st.visibility_timer.take(), st.retry_timer.take(), st.ticker.take())
         };
-        drop((page, timer));
+        drop(held);
         self.0.subscribers.borrow_mut().clear();
         self.0.message_listeners.borrow_mut().clear();
     }
 
-    /// Sends `text` on the data channel. Errors: `not-connected`, `disposed`.
+    /// Sends `text` on the data channel; while the channel is not open (connecting, interrupted,
+    /// reconnecting) it waits in the outbox and goes out in order once the channel opens.
+    /// Errors: `not-connected` (idle, disconnected or failed), `disposed`.
     pub fn send_text(&self, text: &str) -> Result<(), LinkError> {
         self.check_usable()?;
-        let st = self.0.state.borrow();
-        match &st.res.channel {
-            Some(c) if st.machine.status() == Status::Connected => c.send(text),
-            _ => Err(LinkError::new(ErrorCode::NotConnected, "not connected: call connect() and wait for it to resolve")),
+        {
+            let mut st = self.0.state.borrow_mut();
+            let st = &mut *st;
+            let status = st.machine.status();
+            if !st.machine.is_active() {
+                return Err(LinkError::new(
+                    ErrorCode::NotConnected,
+                    "not connected: call connect() (messages are buffered only while connecting or recovering)",
+                ));
+            }
+            let direct = status == Status::Connected
+                && st.outbox.is_empty()
+                && st.res.channel.as_ref().is_some_and(|c| c.is_open() && c.buffered_amount() < HIGH_WATER_BYTES);
+            if direct {
+                if let Some(channel) = &st.res.channel {
+                    if channel.send(text).is_ok() {
+                        return Ok(());
+                    }
+                }
+            }
+            st.outbox.push(text.to_string());
+            st.outbox_rev += 1;
+        }
+        self.notify();
+        Ok(())
+    }
+
+    /// Sends the outbox in order while the channel is open and its `bufferedAmount` is below
+    /// [`HIGH_WATER_BYTES`]; the channel's `bufferedamountlow` event calls this again.
+    pub(crate) fn flush_outbox(&self) {
+        let mut sent = 0;
+        {
+            let mut st = self.0.state.borrow_mut();
+            let st = &mut *st;
+            if st.machine.status() != Status::Connected {
+                return;
+            }
+            let Some(channel) = st.res.channel.as_ref() else { return };
+            while channel.is_open() && channel.buffered_amount() < HIGH_WATER_BYTES {
+                let Some(next) = st.outbox.front() else { break };
+                if channel.send(next).is_err() {
+                    break;
+                }
+                st.outbox.pop();
+                sent += 1;
+            }
+            if sent > 0 {
+                st.outbox_rev += 1;
+            }
+        }
+        if sent > 0 {
+            self.notify();
         }
     }
 
     /// The snapshot as a frozen JS object — the same object until something changes.
     pub fn snapshot(&self) -> JsValue {
         let mut st = self.0.state.borrow_mut();
-        let version = st.machine.version();
-        if let Some((v, obj)) = &st.snapshot {
-            if *v == version {
+        let (version, rev) = (st.machine.version(), st.outbox_rev);
+        if let Some((v, r, obj)) = &st.snapshot {
+            if (*v, *r) == (version, rev) {
                 return obj.clone();
             }
         }
-        let snap = Snapshot::of(&st.machine);
+        let snap = Snapshot::of(&st.machine, &st.outbox);
         let ser = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
         let obj = serde::Serialize::serialize(&snap, &ser).unwrap_or(JsValue::NULL);
         if obj.is_object() {
             js_sys::Object::freeze(obj.unchecked_ref::<js_sys::Object>());
         }
-        st.snapshot = Some((version, obj.clone()));
+        st.snapshot = Some((version, rev, obj.clone()));
         obj
     }
 

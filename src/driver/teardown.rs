@@ -35,12 +35,12 @@ fn step(failed: &mut Vec<&'static str>, name: &'static str, result: Result<(), J
 }
 
 impl Link {
-    pub(super) fn teardown(&self, delete_session: bool, page_exit: bool) {
-        let (mut res, session_url, fade_ms) = {
+    /// Releases every resource of the current connection; `session_url`: the WHIP session to
+    /// `DELETE` afterwards.
+    pub(super) fn teardown(&self, session_url: Option<String>, page_exit: bool) {
+        let (mut res, fade_ms) = {
             let mut st = self.0.state.borrow_mut();
-            let res = std::mem::take(&mut st.res);
-            let url = if delete_session { st.machine.session().and_then(|s| s.url.clone()) } else { None };
-            (res, url, self.0.config.options.fade_out_ms)
+            (std::mem::take(&mut st.res), self.0.config.options.fade_out_ms)
         };
         let mut failed = Vec::new();
 
@@ -67,6 +67,9 @@ impl Link {
         }
         if res.connect_timer.take().is_some() {
             step(&mut failed, "connect timer", Ok(()));
+        }
+        if res.sampler.take().is_some() {
+            step(&mut failed, "stats sampler", Ok(()));
         }
         let token = res.token.take();
 

@@ -32,6 +32,22 @@ impl Channel {
         self.listeners.push(EventListener::new(&self.dc, event, f));
     }
 
+    /// Bytes queued in the channel, not yet handed to the network (`bufferedAmount`).
+    pub fn buffered_amount(&self) -> u32 {
+        self.dc.buffered_amount()
+    }
+
+    /// Sets `bufferedAmountLowThreshold` (bytes): `bufferedamountlow` fires when the queue
+    /// drains below it.
+    pub fn set_low_threshold(&self, bytes: u32) {
+        self.dc.set_buffered_amount_low_threshold(bytes);
+    }
+
+    /// `true` when `readyState` is `connecting`.
+    pub fn is_connecting(&self) -> bool {
+        self.dc.ready_state() == RtcDataChannelState::Connecting
+    }
+
     /// `true` when `readyState` is `open`.
     pub fn is_open(&self) -> bool {
         self.dc.ready_state() == RtcDataChannelState::Open

@@ -10,3 +10,4 @@ pub mod page;
 pub mod peer;
 pub mod playback;
 pub mod signaling;
+pub mod stats;

@@ -5,8 +5,8 @@ use gloo_events::EventListener;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    Event, MediaStream, MediaStreamTrack, RtcConfiguration, RtcIceGatheringState, RtcPeerConnection,
-    RtcPeerConnectionState, RtcSdpType, RtcSessionDescriptionInit,
+    Event, MediaStream, MediaStreamTrack, RtcConfiguration, RtcIceConnectionState, RtcIceGatheringState,
+    RtcOfferOptions, RtcPeerConnection, RtcPeerConnectionState, RtcSdpType, RtcSessionDescriptionInit,
 };
 
 use super::js;
@@ -95,11 +95,32 @@ pub fn map_state(s: RtcPeerConnectionState) -> PeerState {
     }
 }
 
-/// Creates the offer, sets it as local description, waits (bounded by
-/// [`ICE_GATHERING_TIMEOUT_MS`]) for ICE gathering, and returns the local SDP with its
-/// candidates. Errors: `peer-connection`.
-pub async fn create_offer(pc: &RtcPeerConnection) -> Result<String, LinkError> {
-    let offer = JsFuture::from(pc.create_offer()).await.map_err(|e| pc_error("createOffer", &e))?;
+/// Maps `RTCIceConnectionState` to the core's [`PeerState`].
+pub fn map_ice_state(s: RtcIceConnectionState) -> PeerState {
+    match s {
+        RtcIceConnectionState::New => PeerState::New,
+        RtcIceConnectionState::Checking => PeerState::Connecting,
+        RtcIceConnectionState::Connected | RtcIceConnectionState::Completed => PeerState::Connected,
+        RtcIceConnectionState::Disconnected => PeerState::Disconnected,
+        RtcIceConnectionState::Failed => PeerState::Failed,
+        _ => PeerState::Closed,
+    }
+}
+
+/// The current remote description's SDP.
+pub fn remote_sdp(pc: &RtcPeerConnection) -> Option<String> {
+    pc.remote_description().map(|d| d.sdp()).filter(|s| !s.is_empty())
+}
+
+/// Creates the offer (with new ICE credentials when `ice_restart`), sets it as local
+/// description, waits (bounded by [`ICE_GATHERING_TIMEOUT_MS`]) for ICE gathering, and returns
+/// the local SDP with its candidates. Errors: `peer-connection`.
+pub async fn create_offer(pc: &RtcPeerConnection, ice_restart: bool) -> Result<String, LinkError> {
+    let options = RtcOfferOptions::new();
+    options.set_ice_restart(ice_restart);
+    let offer = JsFuture::from(pc.create_offer_with_rtc_offer_options(&options))
+        .await
+        .map_err(|e| pc_error("createOffer", &e))?;
     let sdp = js_sys::Reflect::get(&offer, &"sdp".into()).ok().and_then(|s| s.as_string()).unwrap_or_default();
     let init = RtcSessionDescriptionInit::new(RtcSdpType::Offer);
     init.set_sdp(&sdp);

@@ -83,6 +83,41 @@ pub async fn post_offer(url: &str, token: Option<&str>, offer: &str, signal: &Ab
     Ok(Answer { sdp: body, session })
 }
 
+/// Why an ICE restart request failed.
+pub struct PatchError {
+    /// The error, coded like the POST's.
+    pub error: LinkError,
+    /// `true` when the server no longer knows the session (404 or 410): only a new session helps.
+    pub session_gone: bool,
+}
+
+/// Sends a WHIP ICE restart (RFC 9725 §4.3.1): `PATCH` of the session URL with
+/// `Content-Type: application/trickle-ice-sdpfrag` and `If-Match: *`, `fragment` built from an
+/// `iceRestart` offer. Returns the server's answer fragment (its new ICE credentials and
+/// candidates).
+pub async fn patch_ice_restart(session_url: &str, token: Option<&str>, fragment: &str) -> Result<String, PatchError> {
+    let plain = |code, message: String| PatchError { error: LinkError::new(code, message), session_gone: false };
+    let init = RequestInit::new();
+    init.set_method("PATCH");
+    init.set_body(&JsValue::from_str(fragment));
+    let h = headers(token, Some("application/trickle-ice-sdpfrag"))
+        .and_then(|h| h.set("If-Match", "*").map(|_| h))
+        .map_err(|e| plain(ErrorCode::SignalingNetwork, js::error_message(&e)))?;
+    init.set_headers(&h);
+    let resp = fetch(session_url, &init).await.map_err(|e| {
+        plain(ErrorCode::SignalingNetwork, format!("the WHIP session could not be reached for an ICE restart ({})", js::error_message(&e)))
+    })?;
+    let status = resp.status();
+    let body = text(&resp).await;
+    if !resp.ok() {
+        return Err(PatchError { error: LinkError::http(status, &body), session_gone: status == 404 || status == 410 });
+    }
+    if !body.contains("a=ice-ufrag:") {
+        return Err(plain(ErrorCode::SignalingAnswer, format!("the ICE restart answer (HTTP {status}) has no ICE credentials")));
+    }
+    Ok(body)
+}
+
 /// Resolves a possibly relative `Location` against the request URL, with the browser's URL parser.
 fn resolve(location: &str, base: &str) -> Option<String> {
     web_sys::Url::new_with_base(location, base).ok().map(|u| u.href())
