@@ -52,8 +52,10 @@ export interface VoiceLinkOptions {
   resumeOnVisible?: boolean;
   /** When the transport is lost: "manual" (default; status "interrupted", the session is kept, call `reconnect()`) or "auto" (retry with exponential backoff and full jitter). */
   reconnect?: "manual" | "auto";
-  /** Automatic policy: upper bound of the first backoff wait, ms; attempt n waits uniformly in [0, min(cap, base * 2^(n-1))] (default 1000). */
+  /** Automatic policy: attempt n waits uniformly in [0, min(cap, max(spread, base * 2^(n-1)))] ms; base default 1000 (seed 004: 1, 2, 4, 8, 16, 30 s). */
   reconnectBaseMs?: number;
+  /** Automatic policy: smallest upper bound of any backoff wait, ms (default 5000), so a fleet that lost its server at once does not return at once; 0 gives the plain seed schedule. */
+  reconnectSpreadMs?: number;
   /** Automatic policy: largest backoff wait, ms (default 30000). */
   reconnectCapMs?: number;
   /** Automatic policy: attempts before status "failed" (default 10). */

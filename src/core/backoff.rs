@@ -1,12 +1,19 @@
-//! Reconnect backoff: exponential with full jitter.
+//! Reconnect backoff: exponential with full jitter and a spread floor.
 //!
-//! Attempt `n` (1-based) waits a uniformly random time in `[0, min(cap, base · 2^(n-1))]`
-//! ("full jitter"), so the default (1 s base, 30 s cap) follows seed 004's 1 → 2 → 4 → 8 →
-//! 16 → 30 s schedule as upper bounds while a fleet that lost its server at the same instant
-//! does not come back at the same instant. The randomness is an input (a small seeded PRNG),
-//! so schedules are reproducible in tests.
+//! Attempt `n` (1-based) waits a uniformly random time in
+//! `[0, min(cap, max(spread, base · 2^(n-1))))]` ("full jitter"). Base and cap follow seed
+//! 004's 1 → 2 → 4 → 8 → 16 → 30 s schedule; the spread floor (default 5 s) widens the first
+//! windows so that a fleet which lost its server at the same instant does not come back in
+//! the same instant: with a 1 s window a tenth of the fleet lands in one 100 ms slot, with 5 s
+//! about a fiftieth (`examples/herd.rs` measures it). The link sees an outage ~4 s sooner than
+//! Chromium does, so the wider first window still brings a client back sooner than the seed's
+//! detection alone would. The randomness is an input (a small seeded PRNG), so schedules are
+//! reproducible in tests.
 
-/// Backoff settings (`reconnectBaseMs`, `reconnectCapMs`, `reconnectAttempts`).
+/// Default `reconnectSpreadMs`: 5000 ms.
+pub const DEFAULT_SPREAD_MS: u32 = 5_000;
+
+/// Backoff settings (`reconnectBaseMs`, `reconnectCapMs`, `reconnectAttempts`, `reconnectSpreadMs`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Backoff {
     /// Upper bound of the first wait, ms (default 1000).
@@ -15,13 +22,15 @@ pub struct Backoff {
     pub cap_ms: u32,
     /// Attempts before giving up (default 10).
     pub attempts: u32,
+    /// Smallest upper bound of any wait, ms (default 5000; 0 = the plain seed schedule).
+    pub spread_ms: u32,
     /// `false`: wait exactly the upper bound (no jitter) — for comparison only.
     pub jitter: bool,
 }
 
 impl Default for Backoff {
     fn default() -> Self {
-        Backoff { base_ms: 1_000, cap_ms: 30_000, attempts: 10, jitter: true }
+        Backoff { base_ms: 1_000, cap_ms: 30_000, attempts: 10, spread_ms: DEFAULT_SPREAD_MS, jitter: true }
     }
 }
 
@@ -29,7 +38,7 @@ impl Backoff {
     /// The upper bound of attempt `n`'s wait (1-based), ms.
     pub fn ceiling_ms(&self, n: u32) -> u32 {
         let exp = n.saturating_sub(1).min(31);
-        let raw = (self.base_ms as u64) << exp;
+        let raw = ((self.base_ms as u64) << exp).max(self.spread_ms as u64);
         raw.min(self.cap_ms as u64) as u32
     }
 
@@ -69,16 +78,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn seed_004_schedule_is_the_ceiling() {
-        let b = Backoff::default();
-        let ceilings: Vec<u32> = (1..=10).map(|n| b.ceiling_ms(n)).collect();
+    fn seed_004_schedule_is_the_ceiling_above_the_spread_floor() {
+        let seed = Backoff { spread_ms: 0, ..Backoff::default() };
+        let ceilings: Vec<u32> = (1..=10).map(|n| seed.ceiling_ms(n)).collect();
         assert_eq!(ceilings, [1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000, 30000, 30000]);
-        assert_eq!(b.ceiling_ms(200), 30_000, "no overflow");
+        assert_eq!(seed.ceiling_ms(200), 30_000, "no overflow");
+        let spread = Backoff::default();
+        let ceilings: Vec<u32> = (1..=6).map(|n| spread.ceiling_ms(n)).collect();
+        assert_eq!(ceilings, [5000, 5000, 5000, 8000, 16000, 30000]);
+        let capped = Backoff { cap_ms: 2000, ..Backoff::default() };
+        assert_eq!(capped.ceiling_ms(1), 2000, "the cap wins over the spread");
     }
 
     #[test]
     fn full_jitter_stays_in_range_and_spreads() {
-        let b = Backoff::default();
+        let b = Backoff { spread_ms: 0, ..Backoff::default() };
         let mut rng = Rng::new(42);
         let mut buckets = [0u32; 10];
         for _ in 0..10_000 {

@@ -1301,7 +1301,8 @@ mod tests {
         let mut delay = retry_ms(&fx).expect("first wait");
         let mut waits = vec![delay];
         for n in 1..=4u32 {
-            assert!(delay <= 1000 << (n - 1), "attempt {n}: wait {delay} within the ceiling");
+            let ceiling = Backoff::default().ceiling_ms(n);
+            assert!(delay <= ceiling, "attempt {n}: wait {delay} within the ceiling {ceiling}");
             assert_eq!(m.next_retry_in_ms(), Some(delay as f64));
             assert_eq!(m.handle(t + delay as f64 - 1.0, Input::Tick), vec![Effect::Notify]);
             t += delay as f64;

@@ -166,6 +166,8 @@ pub struct RawOptions {
     pub reconnect_cap_ms: Option<f64>,
     /// `reconnectAttempts`.
     pub reconnect_attempts: Option<f64>,
+    /// `reconnectSpreadMs`.
+    pub reconnect_spread_ms: Option<f64>,
     /// `sessionGraceMs`.
     pub session_grace_ms: Option<f64>,
     /// `outageTimeoutMs`.
@@ -305,7 +307,8 @@ impl Options {
             return Err(invalid(format!("options.reconnectCapMs ({cap_ms}) must not be below reconnectBaseMs ({base_ms})")));
         }
         let attempts = count(raw.reconnect_attempts, "reconnectAttempts", 1, 1000, defaults.attempts)?;
-        let backoff = Backoff { base_ms, cap_ms, attempts, jitter: true };
+        let spread_ms = millis(raw.reconnect_spread_ms, "reconnectSpreadMs", 0, 600_000, defaults.spread_ms)?;
+        let backoff = Backoff { base_ms, cap_ms, attempts, spread_ms, jitter: true };
         let session_grace_ms =
             millis(raw.session_grace_ms, "sessionGraceMs", 0, 86_400_000, DEFAULT_SESSION_GRACE_MS)?;
         let outage_timeout_ms =
@@ -423,7 +426,7 @@ mod tests {
         };
         let o = Options::validate(r).unwrap();
         assert_eq!(o.reconnect, ReconnectPolicy::Auto);
-        assert_eq!(o.backoff, Backoff { base_ms: 500, cap_ms: 8000, attempts: 3, jitter: true });
+        assert_eq!(o.backoff, Backoff { base_ms: 500, cap_ms: 8000, attempts: 3, ..Backoff::default() });
         for (bad, field) in [
             (RawOptions { reconnect: Some("sometimes".into()), ..raw("http://h/w") }, "options.reconnect"),
             (RawOptions { reconnect_attempts: Some(2.5), ..raw("http://h/w") }, "reconnectAttempts"),
