@@ -29,8 +29,8 @@ pub struct Args {
     #[arg(long, value_name = "TOKEN")]
     pub token: Option<String>,
 
-    /// Seconds a session whose transport was lost may wait to be resumed
-    /// (accepted and stored; the resume itself comes with ICE restart).
+    /// Seconds a session whose transport was lost stays "interrupted",
+    /// waiting for an ICE restart (`PATCH`), before it ends as expired.
     #[arg(long, default_value_t = 300, value_name = "SECS")]
     pub grace_secs: u64,
 }

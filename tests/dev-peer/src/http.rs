@@ -16,14 +16,25 @@ use log::{info, warn};
 use tiny_http::{Header, Method, Response, Server, StatusCode};
 
 use crate::files::{self, Served};
+use crate::sdpfrag::{self, IfMatch, SDPFRAG_TYPE};
 use crate::session::{self, StartError};
-use crate::state::{Command, Registry};
+use crate::state::{lock, Command, GlobalFaults, PatchOutcome, PatchRequest, Registry};
 
 /// Largest request body read (an SDP offer is a few KB).
 const MAX_BODY: u64 = 1024 * 1024;
 
 /// Longest `?delay_ms=` accepted.
 const MAX_DELAY_MS: u64 = 60_000;
+
+/// Longest `POST /_dev/restart?down_ms=` accepted, and the default.
+const MAX_DOWN_MS: u64 = 60_000;
+const DEFAULT_DOWN_MS: u64 = 2_000;
+
+/// How long a `PATCH` waits for the session's thread to answer.
+const PATCH_WAIT: Duration = Duration::from_secs(3);
+
+/// How often the accept loop looks for a restart request.
+const ACCEPT_POLL: Duration = Duration::from_millis(50);
 
 /// How long DELETE and the server end wait for the session to finish.
 const END_WAIT: Duration = Duration::from_secs(3);
@@ -47,10 +58,26 @@ pub struct Config {
 /// Everything a request handler can reach.
 #[derive(Debug)]
 pub struct App {
-    /// Sessions by id.
+    /// Sessions by id, and the global fault switches.
     pub registry: Arc<Registry>,
     /// Settings.
     pub config: Config,
+    /// Where `POST /_dev/restart` asks [`run`] to stop.
+    pub restart: mpsc::Sender<Restart>,
+}
+
+/// A restart asked for by `POST /_dev/restart`. The handshake: the request
+/// thread sends this and waits for `closed` (the listener is closed, so a
+/// client that has the `202` finds new connections refused); it then sends
+/// the `202` and signals `sent`, and the process re-executes itself.
+#[derive(Debug)]
+pub struct Restart {
+    /// How long to stay down.
+    pub down: Duration,
+    /// Signalled once the listener is closed.
+    pub closed: mpsc::Sender<()>,
+    /// Signalled once the `202` is out.
+    pub sent: mpsc::Receiver<()>,
 }
 
 /// A request, read off the wire.
@@ -87,6 +114,8 @@ pub struct Reply {
     pub headers: Vec<(&'static str, String)>,
     /// Body.
     pub body: Vec<u8>,
+    /// After this reply is sent: restart the process, down this long.
+    pub restart: Option<Duration>,
 }
 
 impl Reply {
@@ -96,6 +125,7 @@ impl Reply {
             status,
             headers: vec![("Content-Type", content_type.to_string())],
             body: body.into(),
+            restart: None,
         }
     }
 
@@ -110,6 +140,7 @@ impl Reply {
             status,
             headers: Vec::new(),
             body: Vec::new(),
+            restart: None,
         }
     }
 
@@ -129,9 +160,23 @@ const CORS_HEADERS: [(&str, &str); 2] = [
     ),
 ];
 
-/// Accept requests forever, each on its own thread.
-pub fn run(server: Server, app: Arc<App>) {
-    for request in server.incoming_requests() {
+/// Accept requests, each on its own thread, until `POST /_dev/restart`
+/// asks to stop (`Some`) or the listener fails (`None`). The caller then
+/// drops `server`, which closes the listener, and goes on with the
+/// [`Restart`] handshake.
+pub fn run(server: &Server, app: &Arc<App>, restart: &mpsc::Receiver<Restart>) -> Option<Restart> {
+    loop {
+        if let Ok(r) = restart.try_recv() {
+            return Some(r);
+        }
+        let request = match server.recv_timeout(ACCEPT_POLL) {
+            Ok(Some(r)) => r,
+            Ok(None) => continue,
+            Err(e) => {
+                warn!("HTTP listener failed: {e}");
+                return None;
+            }
+        };
         let app = app.clone();
         if let Err(e) = thread::Builder::new()
             .name("http".into())
@@ -183,6 +228,19 @@ fn handle(app: &App, mut request: tiny_http::Request) {
     };
 
     let status = reply.status;
+    // A restart: close the listener before the 202 goes out.
+    let sent = reply.restart.and_then(|down| {
+        let (closed_tx, closed_rx) = mpsc::channel();
+        let (sent_tx, sent_rx) = mpsc::channel();
+        let asked = app.restart.send(Restart {
+            down,
+            closed: closed_tx,
+            sent: sent_rx,
+        });
+        asked.ok()?;
+        let _ = closed_rx.recv_timeout(END_WAIT);
+        Some(sent_tx)
+    });
     let mut response = Response::from_data(reply.body).with_status_code(StatusCode(status));
     let all = CORS_HEADERS
         .iter()
@@ -210,6 +268,9 @@ fn handle(app: &App, mut request: tiny_http::Request) {
     } else {
         info!("{line}");
     }
+    if let Some(sent) = sent {
+        let _ = sent.send(());
+    }
 }
 
 /// Pick the handler for a request.
@@ -230,10 +291,14 @@ pub fn route(app: &App, req: &Req) -> Reply {
     match (req.method.as_str(), segments.as_slice()) {
         ("POST", ["whip"]) => post_whip(app, req),
         ("DELETE", ["whip", "sessions", id]) => delete_session(app, id),
-        ("PATCH", ["whip", "sessions", _id]) => patch_session(app, req),
+        ("PATCH", ["whip", "sessions", id]) => patch_session(app, req, id),
         ("GET", ["_dev", "health"]) => Reply::text(200, "ok"),
         ("GET", ["_dev", "state"]) => state(app),
         ("POST", ["_dev", "sessions", id, "end"]) => server_end(app, id),
+        ("POST", ["_dev", "sessions", id, "drop"]) => drop_session(app, id),
+        ("GET", ["_dev", "faults"]) => faults_reply(app.registry.faults()),
+        ("POST", ["_dev", "faults"]) => set_faults(app, req),
+        ("POST", ["_dev", "restart"]) => restart(req),
         ("GET" | "HEAD", ["pkg", ..]) => match &app.config.pkg {
             Some(dir) => static_file(dir, req.path.trim_start_matches("/pkg")),
             None => not_found(),
@@ -307,15 +372,86 @@ fn authorized(req: &Req, token: &str) -> bool {
     scheme.eq_ignore_ascii_case("bearer") && given == token
 }
 
-/// Whether the Content-Type is `application/sdp` (parameters allowed).
-fn is_sdp(req: &Req) -> bool {
+/// The `POST /_dev/faults` query: `refuse_new=1|0` (also `true|false`) and
+/// `fail_post=0|400..=599`; each absent one stays as it is. Unknown
+/// parameters are refused (a typo should not pass as "no fault").
+pub fn parse_global_faults(query: &str) -> Result<(Option<bool>, Option<u16>), String> {
+    let mut refuse_new = None;
+    let mut fail_post = None;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match key {
+            "refuse_new" => {
+                refuse_new = Some(match value {
+                    "1" | "true" => true,
+                    "0" | "false" => false,
+                    other => return Err(format!("refuse_new must be 1 or 0, got {other:?}")),
+                })
+            }
+            "fail_post" => {
+                fail_post = Some(
+                    value
+                        .parse::<u16>()
+                        .ok()
+                        .filter(|s| *s == 0 || (400..=599).contains(s))
+                        .ok_or_else(|| {
+                            format!("fail_post must be 0 or a status 400..=599, got {value:?}")
+                        })?,
+                )
+            }
+            other => {
+                return Err(format!(
+                    "unknown parameter {other:?} (refuse_new, fail_post)"
+                ))
+            }
+        }
+    }
+    Ok((refuse_new, fail_post))
+}
+
+/// The `POST /_dev/restart` query: `down_ms=N` (0..=60000, default 2000).
+pub fn parse_down_ms(query: &str) -> Result<Duration, String> {
+    let mut ms = DEFAULT_DOWN_MS;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if key == "down_ms" {
+            ms = value
+                .parse()
+                .ok()
+                .filter(|ms| *ms <= MAX_DOWN_MS)
+                .ok_or_else(|| format!("down_ms must be 0..={MAX_DOWN_MS}, got {value:?}"))?;
+        }
+    }
+    Ok(Duration::from_millis(ms))
+}
+
+/// The media type of the request (lower case, without parameters).
+fn media_type(req: &Req) -> Option<String> {
     req.header("Content-Type")
         .and_then(|v| v.split(';').next())
-        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/sdp"))
+        .map(|t| t.trim().to_ascii_lowercase())
+}
+
+/// Whether the Content-Type is `application/sdp` (parameters allowed).
+fn is_sdp(req: &Req) -> bool {
+    media_type(req).as_deref() == Some("application/sdp")
 }
 
 /// `POST /whip`: answer an SDP offer and start a session.
 fn post_whip(app: &App, req: &Req) -> Reply {
+    let global = app.registry.faults();
+    if global.fail_post != 0 {
+        let reply = Reply::text(global.fail_post, "injected fault (fail_post)");
+        return if global.fail_post == 503 {
+            reply.with("Retry-After", "1")
+        } else {
+            reply
+        };
+    }
+    if global.refuse_new {
+        return Reply::text(503, "not accepting new sessions (refuse_new)")
+            .with("Retry-After", "1");
+    }
     if let Some(token) = &app.config.token {
         if !authorized(req, token) {
             return Reply::text(401, "missing or wrong bearer token")
@@ -353,7 +489,7 @@ fn post_whip(app: &App, req: &Req) -> Reply {
     };
     Reply::new(201, "application/sdp", body)
         .with("Location", format!("/whip/sessions/{}", started.entry.id))
-        .with("ETag", format!("\"{}\"", started.entry.etag))
+        .with("ETag", format!("\"{}\"", started.entry.etag()))
         .with("X-Session-ID", started.entry.id.clone())
 }
 
@@ -380,9 +516,125 @@ fn server_end(app: &App, id: &str) -> Reply {
     end_session(app, id, |done| Command::End { done })
 }
 
-/// `PATCH /whip/sessions/<id>`: ICE restart is not supported yet.
-fn patch_session(_app: &App, _req: &Req) -> Reply {
-    Reply::text(405, "PATCH (ICE restart) is not supported yet").with("Allow", "DELETE, OPTIONS")
+/// `POST /_dev/sessions/<id>/drop`: black-hole the session's transport.
+fn drop_session(app: &App, id: &str) -> Reply {
+    let Some(entry) = app.registry.get(id).filter(|e| !e.is_ended()) else {
+        return Reply::text(404, "no such session");
+    };
+    let (done_tx, done_rx) = mpsc::channel();
+    if entry.send(Command::Drop { done: done_tx }).is_err()
+        || done_rx.recv_timeout(END_WAIT).is_err()
+    {
+        return Reply::text(404, "no such session");
+    }
+    Reply::text(200, "dropped")
+}
+
+/// The media types `PATCH` takes, for `Accept-Patch`.
+const ACCEPT_PATCH: &str = "application/trickle-ice-sdpfrag, application/sdp";
+
+/// `PATCH /whip/sessions/<id>` (RFC 9725 §4.3): with a trickle-ICE fragment
+/// carrying new `a=ice-ufrag`/`a=ice-pwd`, an ICE restart answered by the
+/// server's fragment; with the current credentials, trickled candidates
+/// (`204`). With `application/sdp`, a full re-offer answered by a full SDP
+/// answer.
+fn patch_session(app: &App, req: &Req, id: &str) -> Reply {
+    let Some(entry) = app.registry.get(id).filter(|e| !e.is_ended()) else {
+        return Reply::text(404, "no such session");
+    };
+    let fragment = match media_type(req).as_deref() {
+        Some(SDPFRAG_TYPE) => true,
+        Some("application/sdp") => false,
+        _ => {
+            return Reply::text(
+                415,
+                format!("Content-Type must be {SDPFRAG_TYPE} (or application/sdp)"),
+            )
+            .with("Accept-Patch", ACCEPT_PATCH)
+        }
+    };
+    let _patching = lock(&entry.patch_lock);
+    if sdpfrag::check_if_match(req.header("If-Match"), &entry.etag()) == IfMatch::Fail {
+        return Reply::text(412, "If-Match names neither * nor the session's ETag")
+            .with("ETag", format!("\"{}\"", entry.etag()));
+    }
+    let Ok(body) = std::str::from_utf8(&req.body) else {
+        return Reply::text(400, "the body is not UTF-8 text");
+    };
+    let request = if fragment {
+        match sdpfrag::parse_fragment(body) {
+            Ok(f) => PatchRequest::Fragment(f),
+            Err(reason) => return Reply::text(400, reason),
+        }
+    } else {
+        PatchRequest::Offer(body.to_string())
+    };
+    let (reply_tx, reply_rx) = mpsc::channel();
+    let sent = entry.send(Command::Patch {
+        request,
+        reply: reply_tx,
+    });
+    if sent.is_err() {
+        return Reply::text(404, "no such session");
+    }
+    match reply_rx.recv_timeout(PATCH_WAIT) {
+        Ok(Ok(PatchOutcome::Trickled)) => {
+            Reply::empty(204).with("ETag", format!("\"{}\"", entry.etag()))
+        }
+        Ok(Ok(PatchOutcome::Answered { answer_sdp, etag })) => {
+            let etag = format!("\"{etag}\"");
+            if !fragment {
+                return Reply::new(200, "application/sdp", answer_sdp).with("ETag", etag);
+            }
+            match sdpfrag::answer_fragment(&answer_sdp) {
+                Some(frag) => Reply::new(200, SDPFRAG_TYPE, frag).with("ETag", etag),
+                None => Reply::text(500, "the SDP answer has no ICE credentials"),
+            }
+        }
+        Ok(Err(reason)) => Reply::text(400, reason),
+        Err(mpsc::RecvTimeoutError::Disconnected) => Reply::text(404, "no such session"),
+        Err(mpsc::RecvTimeoutError::Timeout) => Reply::text(504, "the session did not answer"),
+    }
+}
+
+fn faults_reply(faults: GlobalFaults) -> Reply {
+    match serde_json::to_vec(&faults) {
+        Ok(json) => Reply::new(200, "application/json", json).with("Cache-Control", "no-store"),
+        Err(e) => Reply::text(500, format!("cannot serialize the faults: {e}")),
+    }
+}
+
+/// `POST /_dev/faults?refuse_new=…&fail_post=…`: set the global switches.
+fn set_faults(app: &App, req: &Req) -> Reply {
+    let (refuse_new, fail_post) = match parse_global_faults(&req.query) {
+        Ok(v) => v,
+        Err(reason) => return Reply::text(400, reason),
+    };
+    let faults = app.registry.set_faults(|f| {
+        if let Some(v) = refuse_new {
+            f.refuse_new = v;
+        }
+        if let Some(v) = fail_post {
+            f.fail_post = v;
+        }
+    });
+    info!("global faults now {faults:?}");
+    faults_reply(faults)
+}
+
+/// `POST /_dev/restart?down_ms=N`: `202`, then (see `main`) the listener
+/// closes, the process re-executes itself and listens again after N ms.
+fn restart(req: &Req) -> Reply {
+    match parse_down_ms(&req.query) {
+        Ok(down) => {
+            let mut reply =
+                Reply::text(202, format!("restarting: down for {} ms", down.as_millis()))
+                    .with("Connection", "close");
+            reply.restart = Some(down);
+            reply
+        }
+        Err(reason) => Reply::text(400, reason),
+    }
 }
 
 /// `GET /_dev/state`.
@@ -407,6 +659,7 @@ mod tests {
                 pkg: None,
                 udp_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             },
+            restart: mpsc::channel().0,
         }
     }
 
@@ -482,12 +735,177 @@ mod tests {
         );
         assert_eq!(
             route(&a, &req("PATCH", "/whip/sessions/x", &[], "")).status,
-            405
+            404
         );
+        assert_eq!(
+            route(&a, &req("POST", "/_dev/sessions/nope/drop", &[], "")).status,
+            404
+        );
+        let r = route(&a, &req("OPTIONS", "/whip/sessions/x", &[], ""));
+        assert!(header(&r, "Access-Control-Allow-Methods").is_some_and(|m| m.contains("PATCH")));
+        assert!(header(&r, "Access-Control-Allow-Headers").is_some_and(|h| h.contains("If-Match")));
+        assert!(CORS_HEADERS
+            .iter()
+            .any(|(n, v)| *n == "Access-Control-Expose-Headers" && v.contains("ETag")));
         assert_eq!(route(&a, &req("GET", "/", &[], "")).status, 404);
         assert_eq!(route(&a, &req("GET", "/whip", &[], "")).status, 404);
         let r = route(&a, &req("GET", "/_dev/state", &[], ""));
         let v: serde_json::Value = serde_json::from_slice(&r.body).expect("json");
         assert_eq!(v["sessionsOpen"], 0);
+        assert_eq!(v["faults"]["refuseNew"], false);
+    }
+
+    #[test]
+    fn global_faults_query() {
+        assert_eq!(parse_global_faults(""), Ok((None, None)));
+        assert_eq!(parse_global_faults("refuse_new=1"), Ok((Some(true), None)));
+        assert_eq!(
+            parse_global_faults("refuse_new=false&fail_post=503"),
+            Ok((Some(false), Some(503)))
+        );
+        assert_eq!(parse_global_faults("fail_post=0"), Ok((None, Some(0))));
+        for bad in [
+            "refuse_new=2",
+            "fail_post=200",
+            "fail_post=x",
+            "fail_post=600",
+            "nope=1",
+        ] {
+            assert!(parse_global_faults(bad).is_err(), "accepted {bad}");
+        }
+        assert_eq!(parse_down_ms(""), Ok(Duration::from_millis(2000)));
+        assert_eq!(parse_down_ms("down_ms=0"), Ok(Duration::ZERO));
+        assert_eq!(
+            parse_down_ms("down_ms=1500"),
+            Ok(Duration::from_millis(1500))
+        );
+        assert!(parse_down_ms("down_ms=60001").is_err());
+        assert!(parse_down_ms("down_ms=-1").is_err());
+    }
+
+    #[test]
+    fn global_faults_routes() {
+        let a = app(Some("s3cret"));
+        let sdp = [("Content-Type", "application/sdp")];
+        let r = route(&a, &req("POST", "/_dev/faults?refuse_new=1", &[], ""));
+        assert_eq!(r.status, 200);
+        let v: serde_json::Value = serde_json::from_slice(&r.body).expect("json");
+        assert_eq!(
+            (v["refuseNew"].clone(), v["failPost"].clone()),
+            (true.into(), 0.into())
+        );
+        // Refused before the token is looked at; no session created.
+        let r = route(&a, &req("POST", "/whip", &sdp, "v=0"));
+        assert_eq!((r.status, header(&r, "Retry-After")), (503, Some("1")));
+        // fail_post wins over refuse_new.
+        route(&a, &req("POST", "/_dev/faults?fail_post=500", &[], ""));
+        assert_eq!(route(&a, &req("POST", "/whip", &sdp, "v=0")).status, 500);
+        let r = route(&a, &req("GET", "/_dev/faults", &[], ""));
+        let v: serde_json::Value = serde_json::from_slice(&r.body).expect("json");
+        assert_eq!(v["failPost"], 500);
+        assert_eq!(
+            route(&a, &req("POST", "/_dev/faults?fail_post=1", &[], "")).status,
+            400
+        );
+        route(
+            &a,
+            &req("POST", "/_dev/faults?fail_post=0&refuse_new=0", &[], ""),
+        );
+        assert_eq!(route(&a, &req("POST", "/whip", &sdp, "v=0")).status, 401);
+        assert_eq!(a.registry.report().sessions_created, 0);
+        let r = route(&a, &req("GET", "/_dev/state", &[], ""));
+        let v: serde_json::Value = serde_json::from_slice(&r.body).expect("json");
+        assert_eq!(v["faults"]["failPost"], 0);
+    }
+
+    #[test]
+    fn restart_route() {
+        let a = app(None);
+        let r = route(&a, &req("POST", "/_dev/restart?down_ms=1500", &[], ""));
+        assert_eq!(
+            (r.status, r.restart),
+            (202, Some(Duration::from_millis(1500)))
+        );
+        let r = route(&a, &req("POST", "/_dev/restart", &[], ""));
+        assert_eq!(r.restart, Some(Duration::from_millis(2000)));
+        let r = route(&a, &req("POST", "/_dev/restart?down_ms=70000", &[], ""));
+        assert_eq!((r.status, r.restart), (400, None));
+        assert_eq!(route(&a, &req("GET", "/_dev/restart", &[], "")).status, 404);
+    }
+
+    const FRAG: &str = "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuv\r\n";
+
+    /// PATCH errors that come before the session's thread is asked.
+    #[test]
+    fn patch_errors() {
+        use crate::state::SessionEntry;
+        let a = app(None);
+        let (tx, rx) = mpsc::channel();
+        let e = Arc::new(SessionEntry::new(tx));
+        a.registry.insert(e.clone());
+        let url = format!("/whip/sessions/{}", e.id);
+        let frag = [("Content-Type", SDPFRAG_TYPE), ("If-Match", "*")];
+        let text = [("Content-Type", "text/plain"), ("If-Match", "*")];
+        assert_eq!(route(&a, &req("PATCH", &url, &text, FRAG)).status, 415);
+        assert_eq!(route(&a, &req("PATCH", &url, &[], FRAG)).status, 415);
+        let stale = [("Content-Type", SDPFRAG_TYPE), ("If-Match", "\"stale\"")];
+        let r = route(&a, &req("PATCH", &url, &stale, FRAG));
+        assert_eq!(r.status, 412);
+        assert_eq!(
+            header(&r, "ETag"),
+            Some(format!("\"{}\"", e.etag()).as_str())
+        );
+        assert_eq!(route(&a, &req("PATCH", &url, &frag, "garbage")).status, 400);
+        assert_eq!(
+            route(&a, &req("PATCH", &url, &frag, "a=ice-ufrag:abcd\r\n")).status,
+            400
+        );
+        // Nothing reached the session so far.
+        assert!(rx.try_recv().is_err());
+
+        // The session's answer becomes the reply (a thread stands in for it).
+        let responder = thread::spawn(move || {
+            for _ in 0..2 {
+                match rx.recv().expect("a command") {
+                    Command::Patch { request, reply } => {
+                        let outcome = match request {
+                            PatchRequest::Fragment(f) if f.ufrag == "same" => {
+                                PatchOutcome::Trickled
+                            }
+                            _ => PatchOutcome::Answered {
+                                answer_sdp: "v=0\r\na=ice-lite\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n\
+                                    a=mid:0\r\na=ice-ufrag:NEWU\r\na=ice-pwd:newpasswordnewpassword\r\n\
+                                    a=candidate:f 1 udp 2130706175 127.0.0.1 4444 typ host\r\n"
+                                    .into(),
+                                etag: "fresh".into(),
+                            },
+                        };
+                        reply.send(Ok(outcome)).expect("reply");
+                    }
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+        });
+        let etag = format!("\"{}\"", e.etag());
+        let current = [("Content-Type", SDPFRAG_TYPE), ("If-Match", etag.as_str())];
+        let r = route(&a, &req("PATCH", &url, &current, FRAG));
+        assert_eq!(r.status, 200);
+        assert_eq!(header(&r, "Content-Type"), Some(SDPFRAG_TYPE));
+        assert_eq!(header(&r, "ETag"), Some("\"fresh\""));
+        let body = String::from_utf8(r.body).expect("text");
+        assert!(
+            body.starts_with("a=ice-lite\r\na=ice-ufrag:NEWU\r\n"),
+            "{body}"
+        );
+        assert!(body.contains("a=candidate:f 1 udp"), "{body}");
+        let trickle = "a=ice-ufrag:same\r\na=ice-pwd:abcdefghijklmnopqrstuv\r\n";
+        assert_eq!(route(&a, &req("PATCH", &url, &frag, trickle)).status, 204);
+        responder.join().expect("responder");
+
+        // Ended: 404 for PATCH and drop.
+        e.mark_ended(crate::state::EndedBy::Expired);
+        assert_eq!(route(&a, &req("PATCH", &url, &frag, FRAG)).status, 404);
+        let drop_url = format!("/_dev/sessions/{}/drop", e.id);
+        assert_eq!(route(&a, &req("POST", &drop_url, &[], "")).status, 404);
     }
 }

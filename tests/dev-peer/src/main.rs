@@ -2,21 +2,26 @@
 //! tests and demo page talk to on loopback.
 //!
 //! A real WebRTC peer (str0m, ICE-lite, one UDP socket per session) that
-//! echoes the browser's audio and data-channel messages, plus test-only
-//! endpoints to inspect sessions (`GET /_dev/state`) and inject faults
-//! (`POST /whip?fault=…&delay_ms=…`, `POST /_dev/sessions/<id>/end`).
-//! See the README next to this crate's Cargo.toml.
+//! echoes the browser's audio and data-channel messages, resumes sessions
+//! by ICE restart (`PATCH`), plus test-only endpoints to inspect sessions
+//! (`GET /_dev/state`) and inject faults (`POST /whip?fault=…&delay_ms=…`,
+//! `POST /_dev/sessions/<id>/end|drop`, `POST /_dev/faults`,
+//! `POST /_dev/restart`). See the README next to this crate's Cargo.toml.
 
 mod cli;
 mod files;
 mod http;
+mod sdpfrag;
 mod session;
 mod state;
 
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
-use std::process::ExitCode;
-use std::sync::Arc;
-use std::time::Duration;
+use std::ffi::OsString;
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, ExitCode};
+use std::sync::{mpsc, Arc};
+use std::thread;
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 use log::error;
@@ -42,31 +47,96 @@ fn host_ip(host: &str, port: u16) -> Result<IpAddr, String> {
         .ok_or_else(|| format!("--host {host} resolves to no address"))
 }
 
+/// Set by `POST /_dev/restart` for the re-executed image: `<down_ms>:<port>`
+/// (stay down that long, then listen on that port if `--port` was 0).
+const RESTART_ENV: &str = "VOICELINK_DEV_PEER_RESTART";
+
+/// The restart this image is part of, if any (and clear it from the environment).
+fn take_restart() -> Option<(Duration, u16)> {
+    let value = std::env::var(RESTART_ENV).ok()?;
+    // Still single-threaded here: nothing else reads the environment.
+    std::env::remove_var(RESTART_ENV);
+    let (ms, port) = value.split_once(':')?;
+    Some((Duration::from_millis(ms.parse().ok()?), port.parse().ok()?))
+}
+
+/// Replace this process by a fresh run of the same binary with the same
+/// arguments (same PID). Every socket closes on exec (std opens them
+/// close-on-exec), which also ends every session; the new image stays down
+/// for `down` before it listens again. Returns only if exec failed.
+fn re_exec(down: Duration, port: u16) -> std::io::Error {
+    let mut args = std::env::args_os();
+    let arg0 = args
+        .next()
+        .unwrap_or_else(|| OsString::from("voicelink-dev-peer"));
+    let rest: Vec<OsString> = args.collect();
+    let env = format!("{}:{port}", down.as_millis());
+    let exe = std::env::current_exe()
+        .ok()
+        .filter(|p| p.exists())
+        // Rebuilt meanwhile: the running image is still reachable here.
+        .unwrap_or_else(|| "/proc/self/exe".into());
+    Command::new(exe)
+        .arg0(arg0)
+        .args(rest)
+        .env(RESTART_ENV, env)
+        .exec()
+}
+
+/// Wait (up to 1 s) until connecting to `addr` is refused: tiny_http closes
+/// its listener on its accept thread shortly after the server is dropped.
+fn wait_refused(addr: SocketAddr) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(1) {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_err() {
+            return;
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+    log::warn!("the HTTP listener on {addr} still accepts connections");
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
 
+    let restarted = take_restart();
+    if let Some((down, _)) = restarted {
+        log::info!(
+            "restarted (pid {}): every session is gone; listening again in {} ms",
+            std::process::id(),
+            down.as_millis()
+        );
+        thread::sleep(down);
+    }
+    // `--port 0` keeps the port it got on the first run.
+    let port = match restarted {
+        Some((_, p)) if args.port == 0 => p,
+        _ => args.port,
+    };
+
     str0m::crypto::from_feature_flags().install_process_default();
 
-    let ip = match host_ip(&args.host, args.port) {
+    let ip = match host_ip(&args.host, port) {
         Ok(ip) => ip,
         Err(e) => {
             error!("{e}");
             return ExitCode::from(2);
         }
     };
-    let server = match tiny_http::Server::http(SocketAddr::new(ip, args.port)) {
+    let server = match tiny_http::Server::http(SocketAddr::new(ip, port)) {
         Ok(s) => s,
         Err(e) => {
-            error!("cannot listen on {ip}:{}: {e}", args.port);
+            error!("cannot listen on {ip}:{port}: {e}");
             return ExitCode::from(1);
         }
     };
     let bound = server
         .server_addr()
         .to_ip()
-        .unwrap_or_else(|| SocketAddr::new(ip, args.port));
+        .unwrap_or_else(|| SocketAddr::new(ip, port));
 
+    let (restart_tx, restart_rx) = mpsc::channel();
     let app = Arc::new(App {
         registry: Arc::new(Registry::new(Duration::from_secs(args.grace_secs))),
         config: Config {
@@ -75,13 +145,31 @@ fn main() -> ExitCode {
             pkg: args.pkg.clone(),
             udp_ip: session::udp_bind_ip(ip),
         },
+        restart: restart_tx,
     });
 
     log::info!(
-        "grace period for a lost transport: {} s (stored; resuming comes with ICE restart)",
+        "grace period for an interrupted session: {} s",
         app.registry.grace.as_secs()
     );
     eprintln!("voicelink dev peer listening on http://{bound}");
-    http::run(server, app);
-    ExitCode::SUCCESS
+    let Some(restart) = http::run(&server, &app, &restart_rx) else {
+        return ExitCode::FAILURE;
+    };
+    // Close the listener now (new connections are refused from here on),
+    // then let the 202 go out; exec closes the rest: open HTTP connections
+    // and every session's socket.
+    drop(server);
+    wait_refused(bound);
+    let _ = restart.closed.send(());
+    let _ = restart.sent.recv_timeout(Duration::from_secs(3));
+    let down = restart.down;
+    log::info!(
+        "restarting: down for {} ms, then the same binary again (pid {})",
+        down.as_millis(),
+        std::process::id()
+    );
+    let e = re_exec(down, bound.port());
+    error!("cannot re-execute {:?}: {e}", std::env::current_exe());
+    ExitCode::FAILURE
 }

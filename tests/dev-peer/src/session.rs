@@ -4,7 +4,10 @@
 //! The session echoes every audio packet from the browser back on its own
 //! (sendrecv) audio m-line, and answers every data-channel message with
 //! `{"type":"echo","data":…}`. It ends on `DELETE`, on the server's own
-//! request (`POST /_dev/sessions/<id>/end`) or when the transport is lost.
+//! request (`POST /_dev/sessions/<id>/end`), when the peer closes DTLS/SCTP,
+//! or when it never connects. A lost transport (no traffic, ICE
+//! disconnected, `/_dev/sessions/<id>/drop`) only interrupts it: it waits
+//! out the grace period for an ICE restart (`PATCH`), then ends as expired.
 
 use std::fmt;
 use std::io::ErrorKind;
@@ -23,7 +26,10 @@ use str0m::media::MediaData;
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig};
 
-use crate::state::{Command, EndedBy, Registry, SessionEntry, SessionState};
+use crate::sdpfrag::{patch_offer, sdp_attr};
+use crate::state::{
+    Command, EndedBy, PatchOutcome, PatchRequest, Registry, SessionEntry, SessionState,
+};
 
 /// A session that is not connected this long after its answer ends (by
 /// "transport"): this also reaps sessions whose answer the client never got
@@ -31,8 +37,9 @@ use crate::state::{Command, EndedBy, Registry, SessionEntry, SessionState};
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A connected session that receives no datagram at all for this long has
-/// lost its transport (Chromium sends audio at 50 packets/s and STUN consent
-/// checks every few seconds). str0m's own ICE-lite timeout is 15 s.
+/// lost its transport and becomes interrupted (Chromium sends audio at 50
+/// packets/s and STUN consent checks every few seconds). str0m's own
+/// ICE-lite timeout is 15 s.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Longest sleep in the socket wait, so commands from the HTTP front are seen promptly.
@@ -134,6 +141,10 @@ pub fn start(
         channel: None,
         ending: None,
         buf: vec![0; 2000],
+        grace: registry.grace,
+        grace_deadline: None,
+        dropped: false,
+        remote_offer: offer_sdp.to_string(),
     };
     let thread_entry = entry.clone();
     thread::Builder::new()
@@ -170,6 +181,15 @@ struct Session {
     channel: Option<ChannelId>,
     ending: Option<Ending>,
     buf: Vec<u8>,
+    /// How long an interruption may last.
+    grace: Duration,
+    /// While interrupted: when the grace period ends.
+    grace_deadline: Option<Instant>,
+    /// Black hole (`/_dev/sessions/<id>/drop`): every datagram in is
+    /// ignored and nothing is sent, until an ICE restart.
+    dropped: bool,
+    /// The last offer accepted (an ICE-restart fragment is applied to it).
+    remote_offer: String,
 }
 
 impl Session {
@@ -210,6 +230,15 @@ impl Session {
                         waiting.push(done);
                         self.begin_server_end();
                     }
+                    Ok(Command::Drop { done }) => {
+                        self.dropped = true;
+                        self.interrupt(Instant::now(), "transport dropped (/_dev)");
+                        let _ = done.send(());
+                    }
+                    Ok(Command::Patch { request, reply }) => {
+                        let outcome = self.patch(request);
+                        let _ = reply.send(outcome);
+                    }
                     Err(TryRecvError::Empty) => break,
                     Err(TryRecvError::Disconnected) => return EndedBy::Server,
                 }
@@ -244,8 +273,9 @@ impl Session {
         }
     }
 
-    /// Timers of the session's own: connect timeout, idle timeout, and the
-    /// steps of a server end. Returns `Some` when the session is over.
+    /// Timers of the session's own: connect timeout, idle timeout, grace
+    /// period, and the steps of a server end. Returns `Some` when the
+    /// session is over.
     fn check_timers(&mut self, now: Instant) -> Option<EndedBy> {
         if let Some(ending) = &mut self.ending {
             let elapsed = now.saturating_duration_since(ending.since);
@@ -260,20 +290,122 @@ impl Session {
                 return Some(EndedBy::Server);
             }
         }
-        match self.connected_at {
-            None if now.saturating_duration_since(self.created) >= CONNECT_TIMEOUT => {
-                info!(
-                    "session {}: not connected after {CONNECT_TIMEOUT:?}",
-                    self.entry.id
-                );
-                Some(EndedBy::Transport)
-            }
-            Some(_) if now.saturating_duration_since(self.last_recv) >= IDLE_TIMEOUT => {
-                info!("session {}: no traffic for {IDLE_TIMEOUT:?}", self.entry.id);
-                Some(EndedBy::Transport)
-            }
-            _ => None,
+        if self.connected_at.is_none()
+            && now.saturating_duration_since(self.created) >= CONNECT_TIMEOUT
+        {
+            info!(
+                "session {}: not connected after {CONNECT_TIMEOUT:?}",
+                self.entry.id
+            );
+            return Some(EndedBy::Transport);
         }
+        if let Some(deadline) = self.grace_deadline {
+            if now >= deadline {
+                info!(
+                    "session {}: not resumed within the grace period ({:?})",
+                    self.entry.id, self.grace
+                );
+                return Some(EndedBy::Expired);
+            }
+        } else if self.connected_at.is_some()
+            && now.saturating_duration_since(self.last_recv) >= IDLE_TIMEOUT
+        {
+            self.interrupt(now, "no traffic for 5 s");
+        }
+        None
+    }
+
+    /// The transport is lost: the session becomes interrupted and its grace
+    /// period starts (unless it already runs).
+    fn interrupt(&mut self, now: Instant, why: &str) {
+        if self.grace_deadline.is_some() {
+            return;
+        }
+        let deadline = now + self.grace;
+        self.grace_deadline = Some(deadline);
+        self.entry.update(|r| {
+            if r.state != SessionState::Ended {
+                r.state = SessionState::Interrupted;
+                r.grace_deadline = Some(deadline);
+            }
+        });
+        info!(
+            "session {} interrupted: {why}; grace {:?}",
+            self.entry.id, self.grace
+        );
+    }
+
+    /// Traffic flows again: an interrupted session that has connected (and
+    /// is not black-holed) is connected again.
+    fn resume(&mut self, why: &str) {
+        if self.grace_deadline.is_none() || self.dropped || self.connected_at.is_none() {
+            return;
+        }
+        self.grace_deadline = None;
+        self.last_recv = Instant::now();
+        self.entry.update(|r| {
+            if r.state == SessionState::Interrupted {
+                r.state = SessionState::Connected;
+            }
+            r.grace_deadline = None;
+        });
+        info!("session {} resumed: {why}", self.entry.id);
+    }
+
+    /// A `PATCH`: new ICE credentials restart ICE through str0m's SDP API
+    /// (the session's last offer, or the client's full re-offer, with the new
+    /// credentials is accepted again; str0m sees the change, restarts ICE
+    /// with new local credentials, keeps its host candidate, and DTLS, SCTP
+    /// and the media go on). A fragment with the current credentials only
+    /// adds its candidates (trickle). `Err` is a client error (400).
+    fn patch(&mut self, request: PatchRequest) -> Result<PatchOutcome, String> {
+        let current_ufrag = sdp_attr(&self.remote_offer, "ice-ufrag").map(str::to_string);
+        let (offer_text, restarted) = match request {
+            PatchRequest::Fragment(frag) => {
+                if current_ufrag.as_deref() == Some(frag.ufrag.as_str()) {
+                    if sdp_attr(&self.remote_offer, "ice-pwd") != Some(frag.pwd.as_str()) {
+                        return Err("a=ice-pwd changed but a=ice-ufrag did not".into());
+                    }
+                    for line in &frag.candidates {
+                        match Candidate::from_sdp_string(line) {
+                            Ok(c) => self.rtc.add_remote_candidate(c),
+                            Err(e) => debug!(
+                                "session {}: skipping candidate {line:?}: {e}",
+                                self.entry.id
+                            ),
+                        }
+                    }
+                    return Ok(PatchOutcome::Trickled);
+                }
+                (patch_offer(&self.remote_offer, &frag), true)
+            }
+            PatchRequest::Offer(sdp) => {
+                let restarted = sdp_attr(&sdp, "ice-ufrag") != current_ufrag.as_deref();
+                (sdp, restarted)
+            }
+        };
+        let offer = SdpOffer::from_sdp_string(&offer_text)
+            .map_err(|e| format!("not an SDP offer: {}", one_line(&e.to_string())))?;
+        let answer = self
+            .rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .map_err(|e| format!("offer refused: {}", one_line(&e.to_string())))?;
+        self.remote_offer = offer_text;
+        if restarted {
+            self.dropped = false;
+            self.last_recv = Instant::now();
+            self.entry.update(|r| r.ice_restarts += 1);
+            info!(
+                "session {}: ICE restart, new local ufrag {}",
+                self.entry.id,
+                self.rtc.direct_api().local_ice_credentials().ufrag
+            );
+        }
+        Ok(PatchOutcome::Answered {
+            answer_sdp: answer.to_sdp_string(),
+            etag: self.entry.new_etag(),
+        })
     }
 
     /// Start the server's own end: send `session.ended` on the data channel;
@@ -298,6 +430,7 @@ impl Session {
         loop {
             match self.rtc.poll_output() {
                 Ok(Output::Timeout(t)) => return Ok(t),
+                Ok(Output::Transmit(_)) if self.dropped => {}
                 Ok(Output::Transmit(t)) => {
                     if let Err(e) = self.socket.send_to(&t.contents, t.destination) {
                         // One lost datagram is no reason to end; a dead path
@@ -322,6 +455,7 @@ impl Session {
                         r.state = SessionState::Connected;
                     }
                 });
+                self.resume("connected");
                 info!(
                     "session {} connected in {} ms",
                     self.entry.id,
@@ -330,11 +464,22 @@ impl Session {
             }
             Event::IceConnectionStateChange(s) => {
                 debug!("session {}: ice {s:?}", self.entry.id);
-                if s == IceConnectionState::Disconnected {
-                    return Err("ICE disconnected".into());
+                match s {
+                    IceConnectionState::Disconnected if self.connected_at.is_some() => {
+                        self.interrupt(Instant::now(), "ICE disconnected");
+                    }
+                    IceConnectionState::Connected | IceConnectionState::Completed => {
+                        self.resume("ICE connected");
+                    }
+                    _ => {}
                 }
             }
-            Event::MediaData(data) => self.echo_media(data),
+            // DTLS close_notify or SCTP association lost: nothing to resume.
+            Event::Closed => return Err("the peer closed DTLS/SCTP".into()),
+            Event::MediaData(data) => {
+                self.resume("media");
+                self.echo_media(data);
+            }
             Event::ChannelOpen(cid, label) => {
                 info!("session {}: data channel {label:?} open", self.entry.id);
                 self.channel = Some(cid);
@@ -343,7 +488,10 @@ impl Session {
                     self.send_text(cid, SESSION_ENDED_MESSAGE);
                 }
             }
-            Event::ChannelData(data) => self.echo_message(data),
+            Event::ChannelData(data) => {
+                self.resume("data channel");
+                self.echo_message(data);
+            }
             Event::ChannelClose(cid) if self.channel == Some(cid) => {
                 info!(
                     "session {}: data channel closed by the client",
@@ -412,6 +560,8 @@ impl Session {
             .map_err(|e| format!("socket timeout: {e}"))?;
         self.buf.resize(2000, 0);
         let input = match self.socket.recv_from(&mut self.buf) {
+            // The black hole: as if the datagram never came.
+            Ok(_) if self.dropped => Input::Timeout(Instant::now()),
             Ok((n, source)) => {
                 self.last_recv = Instant::now();
                 let Ok(contents) = self.buf[..n].try_into() else {
@@ -439,5 +589,144 @@ impl Session {
         self.rtc
             .handle_input(input)
             .map_err(|e| format!("rtc input: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sdpfrag::{answer_fragment, parse_fragment, IceFragment};
+    use str0m::media::{Direction, MediaKind};
+
+    /// A str0m client's offer: sendrecv audio and a data channel.
+    fn client_offer() -> String {
+        let mut client = Rtc::new(Instant::now());
+        let mut api = client.sdp_api();
+        api.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
+        api.add_channel("events".into());
+        let (offer, _pending) = api.apply().expect("an offer");
+        offer.to_sdp_string()
+    }
+
+    fn patch(entry: &SessionEntry, request: PatchRequest) -> Result<PatchOutcome, String> {
+        let (tx, rx) = mpsc::channel();
+        entry
+            .send(Command::Patch { request, reply: tx })
+            .expect("session takes commands");
+        rx.recv_timeout(Duration::from_secs(3)).expect("an answer")
+    }
+
+    #[test]
+    fn drop_then_ice_restart_by_fragment_and_by_offer() {
+        let registry = Arc::new(Registry::new(Duration::from_secs(30)));
+        let offer = client_offer();
+        let started = start(&registry, &offer, IpAddr::V4(Ipv4Addr::LOCALHOST)).expect("starts");
+        let entry = started.entry.clone();
+        let first_ufrag = sdp_attr(&started.answer_sdp, "ice-ufrag")
+            .expect("ufrag")
+            .to_string();
+        let first_candidate = sdp_attr(&started.answer_sdp, "candidate").expect("candidate");
+        let port = first_candidate
+            .split_whitespace()
+            .nth(5)
+            .expect("port")
+            .to_string();
+
+        // Drop: interrupted, grace counting down from 30 s.
+        let (tx, rx) = mpsc::channel();
+        entry.send(Command::Drop { done: tx }).expect("sent");
+        rx.recv_timeout(Duration::from_secs(3)).expect("dropped");
+        let s = entry.snapshot();
+        assert_eq!(s.state, SessionState::Interrupted);
+        assert!(s
+            .grace_remaining_ms
+            .is_some_and(|ms| ms > 29_000 && ms <= 30_000));
+
+        // ICE restart by fragment: new local credentials, same host candidate.
+        let etag0 = entry.etag();
+        let frag = IceFragment {
+            ufrag: "Nw1U".into(),
+            pwd: "abcdefghijklmnopqrstuv".into(),
+            candidates: vec!["candidate:1 1 udp 2122260223 127.0.0.1 40000 typ host".into()],
+            mids: vec!["0".into()],
+            end_of_candidates: true,
+        };
+        let Ok(PatchOutcome::Answered { answer_sdp, etag }) =
+            patch(&entry, PatchRequest::Fragment(frag.clone()))
+        else {
+            panic!("no answer");
+        };
+        assert_ne!(etag, etag0);
+        assert_eq!(entry.etag(), etag);
+        let server = parse_fragment(&answer_fragment(&answer_sdp).expect("fragment"))
+            .expect("the server's fragment parses");
+        assert_ne!(server.ufrag, first_ufrag);
+        assert_eq!(server.candidates.len(), 1);
+        assert!(server.candidates[0].contains(&format!(" {port} typ host")));
+        assert!(server.candidates[0].contains(&format!("ufrag {}", server.ufrag)));
+        assert_eq!(entry.snapshot().ice_restarts, 1);
+
+        // The same credentials again: trickle, no restart.
+        let mut trickle = frag.clone();
+        trickle.candidates = vec!["candidate:2 1 udp 2122260222 127.0.0.1 40001 typ host".into()];
+        assert!(matches!(
+            patch(&entry, PatchRequest::Fragment(trickle)),
+            Ok(PatchOutcome::Trickled)
+        ));
+        let mut bad = frag.clone();
+        bad.pwd = "zzzzzzzzzzzzzzzzzzzzzz".into();
+        assert!(patch(&entry, PatchRequest::Fragment(bad)).is_err());
+        assert_eq!(entry.snapshot().ice_restarts, 1);
+
+        // ICE restart by a full re-offer.
+        let reoffer = offer
+            .lines()
+            .map(|l| {
+                if l.starts_with("a=ice-ufrag:") {
+                    "a=ice-ufrag:Re0f".to_string()
+                } else if l.starts_with("a=ice-pwd:") {
+                    "a=ice-pwd:reofferreofferreoffer12".to_string()
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\r\n")
+            + "\r\n";
+        let Ok(PatchOutcome::Answered { answer_sdp, .. }) =
+            patch(&entry, PatchRequest::Offer(reoffer))
+        else {
+            panic!("no answer");
+        };
+        let third = sdp_attr(&answer_sdp, "ice-ufrag").expect("ufrag");
+        assert!(third != server.ufrag && third != first_ufrag);
+        assert_eq!(entry.snapshot().ice_restarts, 2);
+        assert!(patch(&entry, PatchRequest::Offer("nonsense".into())).is_err());
+
+        let (tx, rx) = mpsc::channel();
+        entry.send(Command::Delete { done: tx }).expect("sent");
+        let _ = rx.recv_timeout(Duration::from_secs(3));
+        let s = entry.snapshot();
+        assert_eq!(
+            (s.state, s.ended_by),
+            (SessionState::Ended, Some(EndedBy::Delete))
+        );
+        assert_eq!(s.grace_remaining_ms, None);
+    }
+
+    #[test]
+    fn grace_expires() {
+        let registry = Arc::new(Registry::new(Duration::from_millis(200)));
+        let started =
+            start(&registry, &client_offer(), IpAddr::V4(Ipv4Addr::LOCALHOST)).expect("starts");
+        let entry = started.entry;
+        let (tx, rx) = mpsc::channel();
+        entry.send(Command::Drop { done: tx }).expect("sent");
+        rx.recv_timeout(Duration::from_secs(3)).expect("dropped");
+        let t = Instant::now();
+        while !entry.is_ended() && t.elapsed() < Duration::from_secs(3) {
+            thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(entry.snapshot().ended_by, Some(EndedBy::Expired));
     }
 }

@@ -2,12 +2,13 @@
 //!
 //! Every session is kept addressable by its id while it runs and for a while
 //! after it ended (the report keeps the last [`MAX_KEPT_SESSIONS`]), so the
-//! HTTP front can route DELETE (and later PATCH) to the session's own thread.
+//! HTTP front can route DELETE, PATCH and the fault switches to the
+//! session's own thread.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::mpsc::{SendError, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::distributions::Alphanumeric;
 use rand::Rng;
@@ -28,6 +29,10 @@ pub enum SessionState {
     Connecting,
     /// ICE and DTLS are up.
     Connected,
+    /// The transport was lost (no traffic for 5 s, ICE disconnected, or
+    /// `/_dev/sessions/<id>/drop`); the session waits for an ICE restart
+    /// until its grace period ends.
+    Interrupted,
     /// Over; the session's socket and thread are gone.
     Ended,
 }
@@ -40,8 +45,11 @@ pub enum EndedBy {
     Delete,
     /// The server ended it (`POST /_dev/sessions/<id>/end`).
     Server,
-    /// The transport was lost (ICE timeout, DTLS close, no traffic, never connected).
+    /// The transport closed for good (DTLS/SCTP closed by the peer, a fatal
+    /// error), or the session never connected.
     Transport,
+    /// The session was interrupted and not resumed within the grace period.
+    Expired,
 }
 
 /// One session as `GET /_dev/state` shows it.
@@ -63,6 +71,14 @@ pub struct SessionReport {
     pub messages: Vec<String>,
     /// Whether the data channel is open now.
     pub channel_open: bool,
+    /// While interrupted: milliseconds left of the grace period.
+    pub grace_remaining_ms: Option<u64>,
+    /// ICE restarts done (successful `PATCH` with new credentials).
+    pub ice_restarts: u64,
+    /// When the grace period of an interrupted session ends (the report
+    /// shows what is left of it).
+    #[serde(skip)]
+    pub grace_deadline: Option<Instant>,
 }
 
 /// The whole `GET /_dev/state` document.
@@ -75,6 +91,18 @@ pub struct StateReport {
     pub sessions_created: u64,
     /// Sessions not ended yet.
     pub sessions_open: u64,
+    /// The global fault switches (`/_dev/faults`).
+    pub faults: GlobalFaults,
+}
+
+/// Global fault switches, set by `POST /_dev/faults` (reset by a restart).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GlobalFaults {
+    /// `POST /whip` answers `503` + `Retry-After: 1` and creates no session.
+    pub refuse_new: bool,
+    /// When not 0, every `POST /whip` answers this status.
+    pub fail_post: u16,
 }
 
 /// A request from the HTTP front to a session's thread. `done` is answered
@@ -92,6 +120,44 @@ pub enum Command {
         /// Signalled once the session has ended.
         done: Sender<()>,
     },
+    /// Black-hole the transport: ignore every datagram, send nothing; the
+    /// session becomes interrupted.
+    Drop {
+        /// Signalled once the session has acted on it.
+        done: Sender<()>,
+    },
+    /// `PATCH`: restart ICE (or add trickled candidates).
+    Patch {
+        /// The request.
+        request: PatchRequest,
+        /// The outcome.
+        reply: Sender<Result<PatchOutcome, String>>,
+    },
+}
+
+/// What a `PATCH` asks of a session.
+#[derive(Debug, Clone)]
+pub enum PatchRequest {
+    /// A trickle-ICE fragment (new credentials: ICE restart; the current
+    /// ones: more remote candidates).
+    Fragment(crate::sdpfrag::IceFragment),
+    /// A full SDP offer (a re-offer, with new credentials for an ICE restart).
+    Offer(String),
+}
+
+/// What a session did with a `PATCH`.
+#[derive(Debug, Clone)]
+pub enum PatchOutcome {
+    /// ICE restarted (or a full re-offer renegotiated): the full SDP answer
+    /// and the new ETag.
+    Answered {
+        /// The SDP answer, with the new local credentials and candidates.
+        answer_sdp: String,
+        /// The session's ETag now (without quotes).
+        etag: String,
+    },
+    /// Same credentials as before: the fragment's candidates were added.
+    Trickled,
 }
 
 /// A session as the registry holds it: its report and the way to reach its thread.
@@ -99,14 +165,15 @@ pub enum Command {
 pub struct SessionEntry {
     /// Session id.
     pub id: String,
-    /// Entity tag sent with the answer (the value inside the quotes).
-    pub etag: String,
+    etag: Mutex<String>,
+    /// Held by a `PATCH` from its `If-Match` check until the session answered.
+    pub patch_lock: Mutex<()>,
     report: Mutex<SessionReport>,
     control: Mutex<Option<Sender<Command>>>,
 }
 
 /// Lock a mutex, carrying on with the data if a holder panicked.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
@@ -124,7 +191,8 @@ impl SessionEntry {
     pub fn new(control: Sender<Command>) -> SessionEntry {
         let id = random_token(ID_LEN);
         SessionEntry {
-            etag: random_token(8),
+            etag: Mutex::new(random_token(8)),
+            patch_lock: Mutex::new(()),
             report: Mutex::new(SessionReport {
                 id: id.clone(),
                 state: SessionState::Connecting,
@@ -133,15 +201,35 @@ impl SessionEntry {
                 rtp_packets_out: 0,
                 messages: Vec::new(),
                 channel_open: false,
+                grace_remaining_ms: None,
+                ice_restarts: 0,
+                grace_deadline: None,
             }),
             control: Mutex::new(Some(control)),
             id,
         }
     }
 
-    /// A copy of the current report.
+    /// The entity tag (the value inside the quotes).
+    pub fn etag(&self) -> String {
+        lock(&self.etag).clone()
+    }
+
+    /// Give the session a fresh entity tag (after an ICE restart); returns it.
+    pub fn new_etag(&self) -> String {
+        let tag = random_token(8);
+        *lock(&self.etag) = tag.clone();
+        tag
+    }
+
+    /// A copy of the current report, with the grace time left as of now.
     pub fn snapshot(&self) -> SessionReport {
-        lock(&self.report).clone()
+        let mut report = lock(&self.report).clone();
+        report.grace_remaining_ms = report.grace_deadline.map(|deadline| {
+            let left = deadline.saturating_duration_since(Instant::now());
+            u64::try_from(left.as_millis()).unwrap_or(u64::MAX)
+        });
+        report
     }
 
     /// Change the report.
@@ -165,6 +253,7 @@ impl SessionEntry {
         report.state = SessionState::Ended;
         report.ended_by = Some(by);
         report.channel_open = false;
+        report.grace_deadline = None;
         true
     }
 
@@ -185,12 +274,14 @@ struct Inner {
     created: u64,
 }
 
-/// All sessions, by id, plus the settings sessions need.
+/// All sessions, by id, plus the settings sessions need and the global
+/// fault switches.
 #[derive(Debug)]
 pub struct Registry {
     inner: Mutex<Inner>,
-    /// How long a session whose transport was lost may wait to be resumed
-    /// (`--grace-secs`; used once ICE restart exists).
+    faults: Mutex<GlobalFaults>,
+    /// How long an interrupted session waits for an ICE restart
+    /// (`--grace-secs`) before it ends as expired.
     pub grace: Duration,
 }
 
@@ -199,8 +290,21 @@ impl Registry {
     pub fn new(grace: Duration) -> Registry {
         Registry {
             inner: Mutex::new(Inner::default()),
+            faults: Mutex::new(GlobalFaults::default()),
             grace,
         }
+    }
+
+    /// The global fault switches.
+    pub fn faults(&self) -> GlobalFaults {
+        *lock(&self.faults)
+    }
+
+    /// Change the global fault switches; returns them as changed.
+    pub fn set_faults(&self, f: impl FnOnce(&mut GlobalFaults)) -> GlobalFaults {
+        let mut faults = lock(&self.faults);
+        f(&mut faults);
+        *faults
     }
 
     /// Add a new session, dropping the oldest ended ones past [`MAX_KEPT_SESSIONS`].
@@ -253,6 +357,7 @@ impl Registry {
             sessions,
             sessions_created: created,
             sessions_open: open,
+            faults: self.faults(),
         }
     }
 }
@@ -280,7 +385,42 @@ mod tests {
         assert_eq!(s["messages"][0], "hi");
         assert_eq!(s["channelOpen"], false);
         assert_eq!(s["rtpPacketsIn"], 0);
+        assert_eq!(s["graceRemainingMs"], serde_json::Value::Null);
+        assert_eq!(s["iceRestarts"], 0);
+        assert!(s.get("graceDeadline").is_none());
+        assert_eq!(json["faults"]["refuseNew"], false);
+        assert_eq!(json["faults"]["failPost"], 0);
         assert_eq!(e.id.len(), 16);
+    }
+
+    #[test]
+    fn grace_and_etag() {
+        let reg = Registry::new(Duration::from_secs(1));
+        let (tx, _rx) = channel();
+        let e = Arc::new(SessionEntry::new(tx));
+        reg.insert(e.clone());
+        e.update(|r| {
+            r.state = SessionState::Interrupted;
+            r.grace_deadline = Some(Instant::now() + Duration::from_secs(10));
+        });
+        let left = e.snapshot().grace_remaining_ms.expect("counting down");
+        assert!((9_000..=10_000).contains(&left), "{left}");
+        let json = serde_json::to_value(reg.report()).expect("serializes");
+        assert_eq!(json["sessions"][0]["state"], "interrupted");
+        assert_eq!(json["sessionsOpen"], 1);
+        let old = e.etag();
+        let new = e.new_etag();
+        assert_ne!(old, new);
+        assert_eq!(e.etag(), new);
+        assert!(e.mark_ended(EndedBy::Expired));
+        let s = e.snapshot();
+        assert_eq!(s.grace_remaining_ms, None);
+        assert_eq!(
+            serde_json::to_value(s.ended_by).expect("serializes"),
+            "expired"
+        );
+        let f = reg.set_faults(|f| f.fail_post = 503);
+        assert_eq!(f, reg.faults());
     }
 
     #[test]
