@@ -5,6 +5,7 @@ pub mod error;
 pub mod machine;
 pub mod options;
 pub mod outbox;
+pub mod quality;
 pub mod sdp;
 pub mod session;
 pub mod snapshot;
