@@ -45,6 +45,15 @@ function spies() {
     if (!vl.contexts.includes(this)) vl.contexts.push(this);
     return createSource.apply(this, a);
   };
+  vl.requests = [];
+  const origFetch = globalThis.fetch.bind(globalThis);
+  globalThis.fetch = async (url, init) => {
+    const entry = { method: (init && init.method) || "GET", url: String(url), status: 0 };
+    vl.requests.push(entry);
+    const r = await origFetch(url, init);
+    entry.status = r.status;
+    return r;
+  };
   for (const level of ["debug", "log", "info", "warn", "error"]) {
     const orig = console[level].bind(console);
     console[level] = (...args) => { vl.console.push([level, args.map(String).join(" ")]); orig(...args); };
@@ -68,6 +77,11 @@ export function live_audio_contexts() {
 }
 export function peer_connection_count() { return spies().pcs.length; }
 export function last_pc_state() { const p = spies().pcs.at(-1); return p ? p.connectionState : "none"; }
+/** The HTTP status of the last `method` request to a URL ending in `suffix` (0: none yet). */
+export function request_status(method, suffix) {
+  const r = spies().requests.filter((e) => e.method === method && e.url.endsWith(suffix)).at(-1);
+  return r ? r.status : -1;
+}
 export function console_mark() { return spies().console.length; }
 export function console_since(mark, level) {
   return spies().console.slice(mark).filter(([l]) => !level || l === level).map(([, m]) => m);
@@ -139,6 +153,9 @@ extern "C" {
     pub fn audio_context_count() -> u32;
     pub fn peer_connection_count() -> u32;
     pub fn last_pc_state() -> String;
+    /// The HTTP status of the last `method` request to a URL ending in `suffix` (-1: none;
+    /// 0: no answer yet).
+    pub fn request_status(method: &str, suffix: &str) -> i32;
     pub fn console_mark() -> u32;
     pub fn console_since(mark: u32, level: &str) -> js_sys::Array;
     pub fn remote_audio_peak(ms: u32) -> Promise;
