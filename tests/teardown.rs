@@ -146,7 +146,7 @@ async fn a_throwing_teardown_step_does_not_stop_the_others() {
         .iter()
         .filter_map(|e| e.as_string())
         .collect();
-    assert_eq!(errors, vec!["playback".to_string(), "data channel".to_string()], "both failures reported");
+    assert_eq!(errors, vec!["audio context".to_string(), "data channel".to_string()], "both failures reported");
     l.dispose();
 }
 

@@ -37,6 +37,12 @@ const OPTION_KEYS: &[&str] = &[
     "sessionGraceMs",
     "outageTimeoutMs",
     "outboxCapacity",
+    "statsIntervalMs",
+    "qualityRttMs",
+    "qualityLossPct",
+    "qualityJitterMs",
+    "speakingThreshold",
+    "speakingHangMs",
 ];
 const AUDIO_KEYS: &[&str] = &["echoCancellation", "noiseSuppression", "autoGainControl", "channelCount", "deviceId"];
 const ICE_SERVER_KEYS: &[&str] = &["urls", "username", "credential", "credentialType"];
@@ -95,6 +101,12 @@ struct JsOptions {
     session_grace_ms: Option<f64>,
     outage_timeout_ms: Option<f64>,
     outbox_capacity: Option<f64>,
+    stats_interval_ms: Option<f64>,
+    quality_rtt_ms: Option<Vec<f64>>,
+    quality_loss_pct: Option<Vec<f64>>,
+    quality_jitter_ms: Option<Vec<f64>>,
+    speaking_threshold: Option<f64>,
+    speaking_hang_ms: Option<f64>,
 }
 
 fn invalid(message: impl Into<String>) -> LinkError {
@@ -176,6 +188,12 @@ pub fn parse(value: &JsValue) -> Result<Config, LinkError> {
         session_grace_ms: parsed.session_grace_ms,
         outage_timeout_ms: parsed.outage_timeout_ms,
         outbox_capacity: parsed.outbox_capacity,
+        stats_interval_ms: parsed.stats_interval_ms,
+        quality_rtt_ms: parsed.quality_rtt_ms,
+        quality_loss_pct: parsed.quality_loss_pct,
+        quality_jitter_ms: parsed.quality_jitter_ms,
+        speaking_threshold: parsed.speaking_threshold,
+        speaking_hang_ms: parsed.speaking_hang_ms,
     };
     let options = Options::validate(raw)?;
     let ice_servers = Reflect::get(value, &"iceServers".into()).unwrap_or(JsValue::UNDEFINED);

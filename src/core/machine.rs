@@ -57,6 +57,20 @@ pub enum ConnectPhase {
     Ice,
 }
 
+/// Where the time of the last connect went, in ms (from `connect()` to `connected`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectTimings {
+    /// `getUserMedia` (the microphone phase).
+    pub mic_ms: f64,
+    /// Peer connection, offer, ICE gathering, the WHIP POST and the answer.
+    pub signaling_ms: f64,
+    /// ICE connectivity and the DTLS handshake, until `connected` with the channel open.
+    pub ice_ms: f64,
+    /// From the `connect()` call to `connected` (includes the token).
+    pub total_ms: f64,
+}
+
 /// Why the link ended. Serialised kebab-case into the snapshot's `endReason`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -231,6 +245,9 @@ pub struct Machine {
     rx_growth_at: f64,
     connect_started_ms: f64,
     connect_ms: Option<f64>,
+    /// When each connect phase began (index: `ConnectPhase as usize`).
+    phase_at: [Option<f64>; 5],
+    timings: Option<ConnectTimings>,
     connect_timeout_ms: u32,
     visibility: VisibilityPolicy,
     policy: ReconnectPolicy,
@@ -266,6 +283,8 @@ impl Machine {
             rx_growth_at: 0.0,
             connect_started_ms: 0.0,
             connect_ms: None,
+            phase_at: [None; 5],
+            timings: None,
             connect_timeout_ms: options.connect_timeout_ms,
             visibility: options.visibility.clone(),
             policy: options.reconnect,
@@ -310,6 +329,10 @@ impl Machine {
     /// Milliseconds from `connect()` to `connected` for the current connection.
     pub fn connect_ms(&self) -> Option<f64> {
         self.connect_ms
+    }
+    /// Where the time of the last connect went.
+    pub fn timings(&self) -> Option<ConnectTimings> {
+        self.timings
     }
     /// The current attempt number (one per peer connection).
     pub fn attempt(&self) -> u32 {
@@ -384,6 +407,7 @@ impl Machine {
                     return Vec::new();
                 }
                 self.phase = Some(phase);
+                self.phase_at[phase as usize] = Some(now);
                 vec![self.changed()]
             }
             Input::SessionCreated { attempt, session } => {
@@ -645,6 +669,8 @@ impl Machine {
         self.rx_growth_at = now;
         self.connect_started_ms = now;
         self.connect_ms = None;
+        self.phase_at = [None; 5];
+        self.phase_at[ConnectPhase::Token as usize] = Some(now);
         self.audio_blocked = false;
         vec![
             Effect::Teardown { delete_session: old_session, page_exit: false },
@@ -661,6 +687,7 @@ impl Machine {
                 self.status = Status::Connected;
                 self.phase = None;
                 self.connect_ms = Some((now - self.connect_started_ms).max(0.0));
+                self.timings = Some(self.connect_timings(now));
                 self.rx_growth_at = now;
                 vec![Effect::SettleConnect(Ok(())), Effect::FlushOutbox, self.changed()]
             }
@@ -677,6 +704,20 @@ impl Machine {
                 self.restored(now)
             }
             _ => Vec::new(),
+        }
+    }
+
+    fn connect_timings(&self, now: f64) -> ConnectTimings {
+        let at = |p: ConnectPhase| self.phase_at[p as usize];
+        let span = |from: Option<f64>, to: Option<f64>| match (from, to) {
+            (Some(a), Some(b)) => (b - a).max(0.0),
+            _ => 0.0,
+        };
+        ConnectTimings {
+            mic_ms: span(at(ConnectPhase::Microphone), at(ConnectPhase::Offer)),
+            signaling_ms: span(at(ConnectPhase::Offer), at(ConnectPhase::Ice)),
+            ice_ms: span(at(ConnectPhase::Ice), Some(now)),
+            total_ms: (now - self.connect_started_ms).max(0.0),
         }
     }
 
@@ -988,6 +1029,22 @@ mod tests {
         assert_eq!(m.status(), Status::Connected);
         assert_eq!(m.connect_ms(), Some(240.0));
         assert_eq!(m.phase(), None);
+    }
+
+    #[test]
+    fn connect_timings_split_the_phases() {
+        let mut m = Machine::new(&opts(5000), 1);
+        m.handle(1000.0, Input::Connect);
+        m.handle(1010.0, Input::Phase { attempt: 1, phase: ConnectPhase::Microphone });
+        m.handle(1210.0, Input::Phase { attempt: 1, phase: ConnectPhase::Offer });
+        m.handle(1230.0, Input::Phase { attempt: 1, phase: ConnectPhase::Signaling });
+        m.handle(1260.0, Input::Phase { attempt: 1, phase: ConnectPhase::Ice });
+        m.handle(1300.0, Input::PeerState { attempt: 1, state: PeerState::Connected });
+        m.handle(1320.0, Input::ChannelOpen { attempt: 1 });
+        assert_eq!(
+            m.timings(),
+            Some(ConnectTimings { mic_ms: 200.0, signaling_ms: 50.0, ice_ms: 60.0, total_ms: 320.0 })
+        );
     }
 
     #[test]

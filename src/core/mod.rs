@@ -2,6 +2,7 @@
 
 pub mod backoff;
 pub mod error;
+pub mod levels;
 pub mod machine;
 pub mod options;
 pub mod outbox;
@@ -11,7 +12,7 @@ pub mod session;
 pub mod snapshot;
 
 pub use error::{ErrorCode, LinkError};
-pub use machine::{ConnectPhase, Effect, EndReason, Input, Machine, PeerState, Status};
+pub use machine::{ConnectPhase, ConnectTimings, Effect, EndReason, Input, Machine, PeerState, Status};
 pub use options::{AudioOptions, HiddenPolicy, IceServer, Options, ReconnectPolicy, VisibilityPolicy};
 pub use session::Session;
 pub use snapshot::{ErrorInfo, Snapshot};

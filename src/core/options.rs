@@ -4,6 +4,8 @@
 use super::backoff::Backoff;
 use super::error::{ErrorCode, LinkError};
 use super::outbox::DEFAULT_OUTBOX_CAPACITY;
+use super::levels::{DEFAULT_SPEAKING_HANG_MS, DEFAULT_SPEAKING_THRESHOLD};
+use super::quality::{QualityThresholds, Thresholds};
 
 /// Default for `connectTimeoutMs`: 15 000 ms.
 pub const DEFAULT_CONNECT_TIMEOUT_MS: u32 = 15_000;
@@ -20,6 +22,8 @@ pub const MAX_VISIBILITY_GRACE_MS: u32 = 600_000;
 pub const DEFAULT_SESSION_GRACE_MS: u32 = 300_000;
 /// Default `outageTimeoutMs`: no byte received for 1500 ms means the transport is down.
 pub const DEFAULT_OUTAGE_TIMEOUT_MS: u32 = 1_500;
+/// Default `statsIntervalMs`: one quality sample per 1000 ms.
+pub const DEFAULT_STATS_INTERVAL_MS: u32 = 1_000;
 /// Default data channel label: `"events"`.
 pub const DEFAULT_DATA_CHANNEL_LABEL: &str = "events";
 
@@ -127,6 +131,14 @@ pub struct Options {
     pub outage_timeout_ms: u32,
     /// Messages buffered while the data channel is not open.
     pub outbox_capacity: u32,
+    /// Quality sample interval, ms.
+    pub stats_interval_ms: u32,
+    /// Quality grading thresholds.
+    pub quality: QualityThresholds,
+    /// Microphone level (smoothed RMS, 0..1) at or above which `isSpeaking` is true.
+    pub speaking_threshold: f64,
+    /// How long `isSpeaking` stays true after the level drops, ms.
+    pub speaking_hang_ms: u32,
 }
 
 /// The options as they arrive from JS, before validation. Absent fields are `None`.
@@ -174,6 +186,18 @@ pub struct RawOptions {
     pub outage_timeout_ms: Option<f64>,
     /// `outboxCapacity`.
     pub outbox_capacity: Option<f64>,
+    /// `statsIntervalMs`.
+    pub stats_interval_ms: Option<f64>,
+    /// `qualityRttMs`: `[excellentBelow, goodBelow]`.
+    pub quality_rtt_ms: Option<Vec<f64>>,
+    /// `qualityLossPct`.
+    pub quality_loss_pct: Option<Vec<f64>>,
+    /// `qualityJitterMs`.
+    pub quality_jitter_ms: Option<Vec<f64>>,
+    /// `speakingThreshold`.
+    pub speaking_threshold: Option<f64>,
+    /// `speakingHangMs`.
+    pub speaking_hang_ms: Option<f64>,
 }
 
 fn invalid(message: String) -> LinkError {
@@ -200,6 +224,17 @@ fn millis(value: Option<f64>, name: &str, min: u32, max: u32, default: u32) -> R
         None => Ok(default),
         Some(ms) if ms.is_finite() && ms >= min as f64 && ms <= max as f64 => Ok(ms.round() as u32),
         Some(ms) => Err(invalid(format!("options.{name} must be a number of milliseconds from {min} to {max}, got {ms}"))),
+    }
+}
+
+/// An optional `[excellentBelow, goodBelow]` pair: positive, finite, ascending.
+fn thresholds(value: Option<Vec<f64>>, name: &str, default: Thresholds) -> Result<Thresholds, LinkError> {
+    match value.as_deref() {
+        None => Ok(default),
+        Some(&[e, g]) if e.is_finite() && g.is_finite() && e > 0.0 && g > e => Ok(Thresholds { excellent: e, good: g }),
+        Some(v) => Err(invalid(format!(
+            "options.{name} must be [excellentBelow, goodBelow], two positive ascending numbers, got {v:?}"
+        ))),
     }
 }
 
@@ -314,6 +349,20 @@ impl Options {
         let outage_timeout_ms =
             millis(raw.outage_timeout_ms, "outageTimeoutMs", 200, 60_000, DEFAULT_OUTAGE_TIMEOUT_MS)?;
         let outbox_capacity = count(raw.outbox_capacity, "outboxCapacity", 0, 100_000, DEFAULT_OUTBOX_CAPACITY)?;
+        let stats_interval_ms =
+            millis(raw.stats_interval_ms, "statsIntervalMs", 100, 60_000, DEFAULT_STATS_INTERVAL_MS)?;
+        let d = QualityThresholds::default();
+        let quality = QualityThresholds {
+            rtt_ms: thresholds(raw.quality_rtt_ms, "qualityRttMs", d.rtt_ms)?,
+            loss_pct: thresholds(raw.quality_loss_pct, "qualityLossPct", d.loss_pct)?,
+            jitter_ms: thresholds(raw.quality_jitter_ms, "qualityJitterMs", d.jitter_ms)?,
+        };
+        let speaking_threshold = match raw.speaking_threshold {
+            None => DEFAULT_SPEAKING_THRESHOLD,
+            Some(t) if t.is_finite() && t > 0.0 && t < 1.0 => t,
+            Some(t) => return Err(invalid(format!("options.speakingThreshold must be a level between 0 and 1, got {t}"))),
+        };
+        let speaking_hang_ms = millis(raw.speaking_hang_ms, "speakingHangMs", 0, 10_000, DEFAULT_SPEAKING_HANG_MS)?;
         Ok(Options {
             url,
             ice_servers,
@@ -327,6 +376,10 @@ impl Options {
             session_grace_ms,
             outage_timeout_ms,
             outbox_capacity,
+            stats_interval_ms,
+            quality,
+            speaking_threshold,
+            speaking_hang_ms,
         })
     }
 }
@@ -436,6 +489,20 @@ mod tests {
         ] {
             let e = Options::validate(bad).unwrap_err();
             assert!(e.message.contains(field), "{field}: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn quality_options() {
+        let o = Options::validate(raw("http://h/w")).unwrap();
+        assert_eq!(o.quality, QualityThresholds::default());
+        assert_eq!(o.stats_interval_ms, 1000);
+        let r = RawOptions { quality_rtt_ms: Some(vec![30.0, 80.0]), stats_interval_ms: Some(500.0), ..raw("http://h/w") };
+        let o = Options::validate(r).unwrap();
+        assert_eq!(o.quality.rtt_ms, Thresholds { excellent: 30.0, good: 80.0 });
+        for bad in [vec![100.0, 50.0], vec![50.0], vec![0.0, 10.0], vec![1.0, f64::NAN]] {
+            let r = RawOptions { quality_rtt_ms: Some(bad), ..raw("http://h/w") };
+            assert!(Options::validate(r).unwrap_err().message.contains("qualityRttMs"));
         }
     }
 

@@ -3,8 +3,10 @@
 use serde::Serialize;
 
 use super::error::LinkError;
-use super::machine::{ConnectPhase, EndReason, Machine, Status};
+use super::machine::{ConnectPhase, ConnectTimings, EndReason, Machine, Status};
 use super::outbox::Outbox;
+use super::levels::Level;
+use super::quality::{Grade, Grader, Quality};
 
 /// The error part of a snapshot: `{ code, message, status }`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -41,6 +43,12 @@ pub struct Snapshot {
     pub end_reason: Option<EndReason>,
     /// Milliseconds from the `connect()` call to `connected` (performance.now() clock).
     pub connect_ms: Option<f64>,
+    /// Where the last connect's time went: `{ micMs, signalingMs, iceMs, totalMs }`.
+    pub connect_timings: Option<ConnectTimings>,
+    /// Connection quality from `getStats()`: `{ grade, rttMs, jitterMs, packetLoss, limitedBy }`.
+    /// `grade` is `"unknown"` before the first sample and while connecting, `"lost"` while
+    /// interrupted, reconnecting or ended.
+    pub quality: Quality,
     /// `true` while the browser's autoplay policy blocks remote audio; call `resumeAudio()`
     /// from a user gesture.
     pub audio_blocked: bool,
@@ -62,11 +70,34 @@ pub struct Snapshot {
     pub queued_messages: usize,
     /// Messages dropped because the outbox was full (oldest first), since the link was created.
     pub dropped_messages: u64,
+    /// Microphone level: RMS of the captured audio, smoothed, 0..1 in steps of 0.01 (Web Audio
+    /// AnalyserNode, ~20 readings a second while connected and visible).
+    pub mic_level: f64,
+    /// Remote audio level, same measure.
+    pub remote_level: f64,
+    /// `true` while the microphone level is at or above `speakingThreshold`, and for
+    /// `speakingHangMs` after.
+    pub is_speaking: bool,
 }
 
 impl Snapshot {
-    /// The snapshot of a machine and its outbox. Times are as of the machine's last input.
-    pub fn of(m: &Machine, outbox: &Outbox) -> Snapshot {
+    /// The quality view for the machine's status.
+    pub fn quality_of(m: &Machine, grader: &Grader) -> Quality {
+        let mut q = grader.quality();
+        match m.status() {
+            Status::Connected => {}
+            Status::Idle | Status::Connecting => q.grade = Grade::Unknown,
+            _ => q.grade = Grade::Lost,
+        }
+        if q.grade != Grade::Good && q.grade != Grade::Poor {
+            q.limited_by.clear();
+        }
+        q
+    }
+
+    /// The snapshot of a machine, its outbox and its quality grader. Times are as of the
+    /// machine's last input.
+    pub fn of(m: &Machine, outbox: &Outbox, grader: &Grader, mic: &Level, remote: &Level) -> Snapshot {
         Snapshot {
             status: m.status(),
             phase: m.phase(),
@@ -75,6 +106,8 @@ impl Snapshot {
             error: m.error().map(ErrorInfo::from),
             end_reason: m.end_reason(),
             connect_ms: m.connect_ms(),
+            connect_timings: m.timings(),
+            quality: Snapshot::quality_of(m, grader),
             audio_blocked: m.audio_blocked(),
             teardown_errors: m.teardown_errors().to_vec(),
             can_reconnect: m.can_reconnect(),
@@ -84,6 +117,9 @@ impl Snapshot {
             session_replaced: m.session_replaced(),
             queued_messages: outbox.len(),
             dropped_messages: outbox.dropped(),
+            mic_level: mic.shown(),
+            remote_level: remote.shown(),
+            is_speaking: mic.speaking(),
         }
     }
 }

@@ -11,13 +11,14 @@ use gloo_timers::callback::Interval;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{AbortController, Event, MessageEvent, RtcPeerConnection};
 
-use super::{Link, TokenSource, LOW_WATER_BYTES};
+use super::{Link, TokenSource, LOW_WATER_BYTES, METER_INTERVAL_MS};
+use crate::platform::audio::AudioGraph;
 use crate::core::{ConnectPhase, ErrorCode, Input, LinkError};
 use crate::platform::channel::Channel;
 use crate::platform::mic::Microphone;
 use crate::platform::peer::{self, Peer};
 use crate::platform::playback::Playback;
-use crate::platform::{js, signaling, stats};
+use crate::platform::{clock, js, signaling, stats};
 
 impl Link {
     pub(super) async fn run_connect(&self, attempt: u32) {
@@ -50,7 +51,29 @@ impl Link {
             .audio_track()
             .ok_or_else(|| LinkError::new(ErrorCode::MicUnavailable, "getUserMedia returned no audio track"))?;
         let stream = mic.stream().clone();
-        self.0.state.borrow_mut().res.mic = Some(mic);
+        // One AudioContext per connection, for playback and the level meters.
+        let audio = match AudioGraph::new() {
+            Ok(mut a) => {
+                a.watch_mic(&stream);
+                Some(a)
+            }
+            Err(e) => {
+                log::warn!("no Web Audio ({}): no level meters, no fade on teardown", js::error_message(&e));
+                None
+            }
+        };
+        let weak = self.weak();
+        let meter = Interval::new(METER_INTERVAL_MS, move || {
+            if let Some(link) = Link::from_weak(&weak) {
+                link.on_meter_tick();
+            }
+        });
+        {
+            let mut st = self.0.state.borrow_mut();
+            st.res.mic = Some(mic);
+            st.res.audio = audio;
+            st.res.meter = Some(meter);
+        }
 
         self.phase(attempt, ConnectPhase::Offer);
         let mut peer = Peer::new(&config.ice_servers)?;
@@ -95,8 +118,9 @@ impl Link {
         Ok(())
     }
 
-    /// Samples the transport's bytes received every `outageTimeoutMs / 4` (at most 250 ms) and
-    /// feeds them to the machine: the link's own outage signal. One `getStats()` at a time.
+    /// Reads `getStats()` every `outageTimeoutMs / 4` (at most 250 ms): the transport's bytes
+    /// received feed the machine (the link's own outage signal), and every `statsIntervalMs`
+    /// the quality grader. One `getStats()` at a time.
     fn start_sampler(&self, attempt: u32, pc: RtcPeerConnection) -> Interval {
         let period = (self.0.config.options.outage_timeout_ms / 4).clamp(50, 250);
         let weak = self.weak();
@@ -108,10 +132,10 @@ impl Link {
             busy.set(true);
             let (weak, pc, busy) = (weak.clone(), pc.clone(), busy.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                let bytes = stats::transport_bytes_received(&pc).await;
+                let reading = stats::read(&pc).await;
                 busy.set(false);
-                if let (Some(link), Some(bytes_received)) = (Link::from_weak(&weak), bytes) {
-                    link.dispatch(Input::TransportSample { attempt, bytes_received });
+                if let (Some(link), Some(r)) = (Link::from_weak(&weak), reading) {
+                    link.on_stats(attempt, clock::now_ms(), r.transport_bytes_received, r.raw);
                 }
             });
         })
@@ -200,9 +224,16 @@ impl Link {
                 });
             }
         };
-        match Playback::start(stream, on_play_result) {
+        let ctx = self.0.state.borrow().res.audio.as_ref().map(|a| a.context().clone());
+        match Playback::start(stream.clone(), ctx.as_ref(), on_play_result) {
             Ok((playback, blocked)) => {
-                let old = self.0.state.borrow_mut().res.playback.replace(playback);
+                let old = {
+                    let mut st = self.0.state.borrow_mut();
+                    if let Some(audio) = st.res.audio.as_mut() {
+                        audio.watch_remote(&stream);
+                    }
+                    st.res.playback.replace(playback)
+                };
                 drop(old);
                 if blocked {
                     self.dispatch(Input::AudioBlocked { attempt });

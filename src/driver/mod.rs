@@ -18,6 +18,9 @@ use wasm_bindgen::prelude::*;
 use web_sys::AbortController;
 
 use crate::core::outbox::Outbox;
+use crate::core::levels::Level;
+use crate::core::quality::{Grader, QualitySample, RawStats};
+use crate::platform::audio::AudioGraph;
 use crate::core::{Effect, EndReason, ErrorCode, Input, LinkError, Machine, Options, Snapshot, Status};
 use crate::platform::channel::Channel;
 use crate::platform::mic::Microphone;
@@ -31,6 +34,9 @@ use crate::platform::{clock, js};
 pub const HIGH_WATER_BYTES: u32 = 1 << 20;
 /// The data channel's `bufferedAmountLowThreshold`, in bytes (256 KiB).
 pub const LOW_WATER_BYTES: u32 = 1 << 18;
+
+/// Level meters are read every 50 ms (20 Hz) while connected and visible.
+pub const METER_INTERVAL_MS: u32 = 50;
 
 /// Where the bearer token comes from.
 pub enum TokenSource {
@@ -60,8 +66,12 @@ pub struct Config {
 struct Resources {
     /// `connectTimeoutMs` for the connect sequence or the ICE restart in progress.
     connect_timer: Option<Timeout>,
-    /// Samples the transport's bytes received (outage detection) while the peer connection lives.
+    /// Reads `getStats()` (outage signal, quality) while the peer connection lives.
     sampler: Option<Interval>,
+    /// Reads the level meters (every [`METER_INTERVAL_MS`]).
+    meter: Option<Interval>,
+    /// The connection's `AudioContext` and the meters' analysers.
+    audio: Option<AudioGraph>,
     signaling_abort: Option<AbortController>,
     mic: Option<Microphone>,
     playback: Option<Playback>,
@@ -111,8 +121,14 @@ struct State {
     closing: Option<Promise>,
     /// Messages sent while the data channel was not open.
     outbox: Outbox,
-    /// Bumped when the outbox changes (the snapshot shows its counts).
-    outbox_rev: u64,
+    /// Bumped when the outbox or the quality view changes (the snapshot shows them).
+    view_rev: u64,
+    /// Smooths and grades quality samples.
+    grader: Grader,
+    /// The previous quality report (loss is a delta) and when it was taken (ms).
+    prev_stats: Option<(f64, RawStats)>,
+    mic_level: Level,
+    remote_level: Level,
     snapshot: Option<(u64, u64, JsValue)>,
     disposed: bool,
 }
@@ -137,6 +153,8 @@ impl Link {
         let seed = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
         let machine = Machine::new(&config.options, seed);
         let outbox = Outbox::new(config.options.outbox_capacity);
+        let grader = Grader::new(config.options.quality);
+        let level = Level::new(config.options.speaking_threshold, config.options.speaking_hang_ms);
         Link(Rc::new(Inner {
             config,
             state: RefCell::new(State {
@@ -150,7 +168,11 @@ impl Link {
                 reconnecting: None,
                 closing: None,
                 outbox,
-                outbox_rev: 0,
+                view_rev: 0,
+                grader,
+                prev_stats: None,
+                mic_level: level.clone(),
+                remote_level: level,
                 snapshot: None,
                 disposed: false,
             }),
@@ -182,6 +204,13 @@ impl Link {
     fn apply(&self, effect: Effect) {
         match effect {
             Effect::StartConnect { attempt, timeout_ms } => {
+                {
+                    let mut st = self.0.state.borrow_mut();
+                    st.grader.reset();
+                    st.prev_stats = None;
+                    st.mic_level.reset();
+                    st.remote_level.reset();
+                }
                 self.arm_attempt_timer(attempt, timeout_ms);
                 let link = self.clone();
                 wasm_bindgen_futures::spawn_local(async move { link.run_connect(attempt).await });
@@ -233,7 +262,7 @@ impl Link {
                 let mut st = self.0.state.borrow_mut();
                 if !st.outbox.is_empty() {
                     st.outbox.clear();
-                    st.outbox_rev += 1;
+                    st.view_rev += 1;
                 }
             }
             Effect::ArmVisibilityTimer { ms } => {
@@ -439,7 +468,7 @@ impl Link {
                 }
             }
             st.outbox.push(text.to_string());
-            st.outbox_rev += 1;
+            st.view_rev += 1;
         }
         self.notify();
         Ok(())
@@ -465,7 +494,7 @@ impl Link {
                 sent += 1;
             }
             if sent > 0 {
-                st.outbox_rev += 1;
+                st.view_rev += 1;
             }
         }
         if sent > 0 {
@@ -476,13 +505,13 @@ impl Link {
     /// The snapshot as a frozen JS object — the same object until something changes.
     pub fn snapshot(&self) -> JsValue {
         let mut st = self.0.state.borrow_mut();
-        let (version, rev) = (st.machine.version(), st.outbox_rev);
+        let (version, rev) = (st.machine.version(), st.view_rev);
         if let Some((v, r, obj)) = &st.snapshot {
             if (*v, *r) == (version, rev) {
                 return obj.clone();
             }
         }
-        let snap = Snapshot::of(&st.machine, &st.outbox);
+        let snap = Snapshot::of(&st.machine, &st.outbox, &st.grader, &st.mic_level, &st.remote_level);
         let ser = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
         let obj = serde::Serialize::serialize(&snap, &ser).unwrap_or(JsValue::NULL);
         if obj.is_object() {
@@ -529,6 +558,69 @@ impl Link {
             }
         }
         value
+    }
+
+    /// Feeds one `getStats()` reading of `attempt` taken at `now` (ms): the transport bytes to
+    /// the machine (outage signal), and every `statsIntervalMs` a quality sample to the grader.
+    /// Subscribers hear about quality only when what the snapshot shows of it changes.
+    pub(crate) fn on_stats(&self, attempt: u32, now: f64, bytes: Option<f64>, raw: RawStats) {
+        if let Some(bytes_received) = bytes {
+            self.dispatch(Input::TransportSample { attempt, bytes_received });
+        }
+        let changed = {
+            let mut st = self.0.state.borrow_mut();
+            let st = &mut *st;
+            if !st.machine.is_current(attempt) || st.machine.status() != Status::Connected {
+                return;
+            }
+            let due = st.prev_stats.is_none_or(|(at, _)| now - at >= self.0.config.options.stats_interval_ms as f64 - 1.0);
+            if !due {
+                return;
+            }
+            let before = Snapshot::quality_of(&st.machine, &st.grader);
+            let sample = QualitySample::between(st.prev_stats.as_ref().map(|(_, r)| r), &raw);
+            st.grader.sample(&sample);
+            st.prev_stats = Some((now, raw));
+            let changed = Snapshot::quality_of(&st.machine, &st.grader) != before;
+            if changed {
+                st.view_rev += 1;
+            }
+            changed
+        };
+        if changed {
+            self.notify();
+        }
+    }
+
+    /// One level-meter reading: skipped while hidden or not connected (the meters then read 0).
+    /// Allocates nothing unless what the snapshot shows changes.
+    pub(crate) fn on_meter_tick(&self) {
+        let changed = {
+            let mut st = self.0.state.borrow_mut();
+            let st = &mut *st;
+            let before = (st.mic_level.shown(), st.remote_level.shown(), st.mic_level.speaking());
+            let live = st.machine.status() == Status::Connected && !crate::platform::page::is_hidden();
+            match st.res.audio.as_mut().filter(|_| live) {
+                Some(audio) => {
+                    let now = clock::now_ms();
+                    let (mic, remote) = audio.levels();
+                    st.mic_level.update(mic.unwrap_or(0.0), now);
+                    st.remote_level.update(remote.unwrap_or(0.0), now);
+                }
+                None => {
+                    st.mic_level.reset();
+                    st.remote_level.reset();
+                }
+            }
+            let changed = (st.mic_level.shown(), st.remote_level.shown(), st.mic_level.speaking()) != before;
+            if changed {
+                st.view_rev += 1;
+            }
+            changed
+        };
+        if changed {
+            self.notify();
+        }
     }
 
     fn is_current(&self, attempt: u32) -> bool {

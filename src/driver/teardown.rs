@@ -7,7 +7,8 @@
 //!    the pending WHIP request; remove the peer connection and data channel listeners; drop the
 //!    connect timer;
 //! 2. after the fade: stop playback (pause, stop remote tracks, clear `srcObject`, disconnect
-//!    the nodes, close the `AudioContext`), close the data channel, close the peer connection;
+//!    the nodes), close the `AudioContext` (with the meters' analysers), close the data
+//!    channel, close the peer connection;
 //! 3. send the WHIP `DELETE` (with `keepalive` when the page is going away).
 //!
 //! On `pagehide`/`freeze` there is no fade: the page may never run a timer again, so all of it
@@ -71,6 +72,9 @@ impl Link {
         if res.sampler.take().is_some() {
             step(&mut failed, "stats sampler", Ok(()));
         }
+        if res.meter.take().is_some() {
+            step(&mut failed, "level meter", Ok(()));
+        }
         let token = res.token.take();
 
         if fade_ms == 0 {
@@ -110,10 +114,13 @@ impl Link {
     }
 }
 
-/// Step 2: playback, data channel, peer connection.
+/// Step 2: playback, the audio context, data channel, peer connection.
 fn release(res: &mut Resources, failed: &mut Vec<&'static str>) {
     if let Some(mut playback) = res.playback.take() {
         step(failed, "playback", playback.stop());
+    }
+    if let Some(mut audio) = res.audio.take() {
+        step(failed, "audio context", audio.close());
     }
     if let Some(mut channel) = res.channel.take() {
         step(failed, "data channel", channel.close());

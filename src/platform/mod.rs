@@ -2,6 +2,7 @@
 //! listeners on it, and releases both on `Drop` — so whatever path drops a resource, no
 //! microphone stays on, no listener stays attached and no peer connection stays open.
 
+pub mod audio;
 pub mod channel;
 pub mod clock;
 pub mod js;

@@ -1,10 +1,11 @@
 //! Remote audio playback that can end without a pop.
 //!
 //! The remote stream plays through Web Audio — `MediaStreamAudioSourceNode` → `GainNode` →
-//! destination — so teardown can ramp the gain to zero before anything stops. The stream is
-//! also attached to a muted, playing `<audio>` element: Chromium only feeds remote WebRTC audio
-//! into Web Audio while the stream is attached to a media element. Where no `AudioContext`
-//! can be created, the element plays unmuted and teardown mutes it before pausing.
+//! destination, in the connection's shared `AudioContext` — so teardown can ramp the gain to
+//! zero before anything stops. The stream is also attached to a muted, playing `<audio>`
+//! element: Chromium only feeds remote WebRTC audio into Web Audio while the stream is attached
+//! to a media element. Where there is no `AudioContext`, the element plays unmuted and teardown
+//! mutes it before pausing. The context itself belongs to [`super::audio::AudioGraph`].
 
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
@@ -25,33 +26,32 @@ pub struct Playback {
     graph: Option<Graph>,
 }
 
-fn graph_for(stream: &MediaStream) -> Result<Graph, JsValue> {
-    let ctx = AudioContext::new()?;
-    let build = || -> Result<Graph, JsValue> {
-        let source = ctx.create_media_stream_source(stream)?;
-        let gain = ctx.create_gain()?;
-        source.connect_with_audio_node(&gain)?;
-        gain.connect_with_audio_node(&ctx.destination())?;
-        Ok(Graph { ctx: ctx.clone(), source, gain })
-    };
-    build().inspect_err(|_| {
-        let _ = ctx.close();
-    })
+fn graph_for(ctx: &AudioContext, stream: &MediaStream) -> Result<Graph, JsValue> {
+    let source = ctx.create_media_stream_source(stream)?;
+    let gain = ctx.create_gain()?;
+    source.connect_with_audio_node(&gain)?;
+    gain.connect_with_audio_node(&ctx.destination())?;
+    Ok(Graph { ctx: ctx.clone(), source, gain })
 }
 
 impl Playback {
-    /// Starts playing `stream`. Returns the playback and whether the autoplay policy blocked
-    /// it (then `resume()` from a user gesture starts it). `on_play_result(blocked)` is called
-    /// once the element's `play()` settles.
-    pub fn start(stream: MediaStream, on_play_result: impl FnOnce(bool) + 'static) -> Result<(Playback, bool), JsValue> {
+    /// Starts playing `stream` through `ctx` (or the element alone without one). Returns the
+    /// playback and whether the autoplay policy blocked it (then `resume()` from a user gesture
+    /// starts it). `on_play_result(blocked)` is called once the element's `play()` settles.
+    pub fn start(
+        stream: MediaStream,
+        ctx: Option<&AudioContext>,
+        on_play_result: impl FnOnce(bool) + 'static,
+    ) -> Result<(Playback, bool), JsValue> {
         let el = HtmlAudioElement::new()?;
         el.set_autoplay(true);
-        let graph = match graph_for(&stream) {
-            Ok(g) => Some(g),
-            Err(e) => {
+        let graph = match ctx.map(|c| graph_for(c, &stream)) {
+            Some(Ok(g)) => Some(g),
+            Some(Err(e)) => {
                 log::warn!("no Web Audio for playback ({}); falling back to the audio element", js::error_message(&e));
                 None
             }
+            None => None,
         };
         el.set_muted(graph.is_some());
         el.set_src_object(Some(&stream));
@@ -115,8 +115,8 @@ impl Playback {
     }
 
     /// Releases everything: mutes and pauses the element, stops the remote tracks, clears
-    /// `srcObject`, disconnects the nodes and closes the `AudioContext`. Each part runs even
-    /// when an earlier one throws; the first error is returned.
+    /// `srcObject` and disconnects the nodes (the shared context is closed by its owner). Each
+    /// part runs even when an earlier one throws; the first error is returned.
     pub fn stop(&mut self) -> Result<(), JsValue> {
         let el: &JsValue = self.el.as_ref();
         let mut first = None;
@@ -134,7 +134,6 @@ impl Playback {
         if let Some(g) = self.graph.take() {
             note(js::try_call(g.source.as_ref(), "disconnect"));
             note(js::try_call(g.gain.as_ref(), "disconnect"));
-            note(js::try_call(g.ctx.as_ref(), "close"));
         }
         first.map_or(Ok(()), Err)
     }
