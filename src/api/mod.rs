@@ -66,6 +66,20 @@ export interface VoiceLinkOptions {
   outageTimeoutMs?: number;
   /** Messages `send()` keeps while the data channel is not open, oldest dropped first (default 100). */
   outboxCapacity?: number;
+  /** Milliseconds between quality samples from getStats() (default 1000, 100..60000). */
+  statsIntervalMs?: number;
+  /** RTT grading thresholds in ms, [excellentBelow, goodBelow] (default [50, 100], seed 003); RTT from the selected candidate pair's `currentRoundTripTime` (seconds in webrtc-stats, converted). */
+  qualityRttMs?: [number, number];
+  /** Packet loss grading thresholds in %, from inbound-rtp packetsLost/packetsReceived deltas (default [1, 5]). */
+  qualityLossPct?: [number, number];
+  /** Jitter grading thresholds in ms, from inbound-rtp `jitter` (seconds, converted) (default [20, 50]). */
+  qualityJitterMs?: [number, number];
+  /** Microphone level (smoothed RMS, 0..1) at or above which `isSpeaking` is true (default 0.02). */
+  speakingThreshold?: number;
+  /** Milliseconds `isSpeaking` stays true after the level drops (default 300). */
+  speakingHangMs?: number;
+  /** Record each stats and level-meter tick as a User Timing measure ("voicelink:stats-tick", "voicelink:meter-tick") for profilers (default false). */
+  profile?: boolean;
 }
 
 /** What `getSnapshot()` returns: a frozen object, the same object until something changes. */
@@ -83,6 +97,16 @@ export interface VoiceLinkSnapshot {
   readonly endReason: "user" | "disposed" | "error" | "server-ended" | "hidden" | "page-hide" | null;
   /** Milliseconds from the `connect()` call to "connected" (performance.now() clock). */
   readonly connectMs: number | null;
+  /** Where the last connect's time went, ms: getUserMedia, offer + ICE gathering + WHIP POST + answer, ICE + DTLS, and the total. */
+  readonly connectTimings: { micMs: number; signalingMs: number; iceMs: number; totalMs: number } | null;
+  /** Quality from getStats(), smoothed (EWMA) and graded with hysteresis. `grade` is "unknown" before the first sample and while connecting, "lost" while interrupted, reconnecting or ended. `rttMs`: selected candidate pair `currentRoundTripTime` (else remote-inbound-rtp `roundTripTime`), ms; `jitterMs`: inbound-rtp `jitter`, ms; `packetLoss`: % of expected packets lost between samples; `limitedBy`: the metrics that set a "good" or "poor" grade. */
+  readonly quality: {
+    readonly grade: "unknown" | "excellent" | "good" | "poor" | "lost";
+    readonly rttMs: number | null;
+    readonly jitterMs: number | null;
+    readonly packetLoss: number | null;
+    readonly limitedBy: readonly ("rtt" | "packetLoss" | "jitter")[];
+  };
   /** True while the browser's autoplay policy blocks remote audio: call `resumeAudio()` from a click. */
   readonly audioBlocked: boolean;
   /** Names of the teardown steps that threw in the last teardown (the others still ran); empty when all went well. */
@@ -101,6 +125,12 @@ export interface VoiceLinkSnapshot {
   readonly queuedMessages: number;
   /** Messages dropped because the outbox was full (oldest first). */
   readonly droppedMessages: number;
+  /** Microphone level: smoothed RMS of the captured audio, 0..1 in steps of 0.01 (AnalyserNode, 20 readings a second while connected and visible; 0 otherwise). */
+  readonly micLevel: number;
+  /** Remote audio level, same measure. */
+  readonly remoteLevel: number;
+  /** True while micLevel is at or above `speakingThreshold`, and for `speakingHangMs` after. */
+  readonly isSpeaking: boolean;
 }
 "#;
 

@@ -43,6 +43,7 @@ const OPTION_KEYS: &[&str] = &[
     "qualityJitterMs",
     "speakingThreshold",
     "speakingHangMs",
+    "profile",
 ];
 const AUDIO_KEYS: &[&str] = &["echoCancellation", "noiseSuppression", "autoGainControl", "channelCount", "deviceId"];
 const ICE_SERVER_KEYS: &[&str] = &["urls", "username", "credential", "credentialType"];
@@ -107,6 +108,7 @@ struct JsOptions {
     quality_jitter_ms: Option<Vec<f64>>,
     speaking_threshold: Option<f64>,
     speaking_hang_ms: Option<f64>,
+    profile: Option<bool>,
 }
 
 fn invalid(message: impl Into<String>) -> LinkError {
@@ -194,6 +196,7 @@ pub fn parse(value: &JsValue) -> Result<Config, LinkError> {
         quality_jitter_ms: parsed.quality_jitter_ms,
         speaking_threshold: parsed.speaking_threshold,
         speaking_hang_ms: parsed.speaking_hang_ms,
+        profile: parsed.profile,
     };
     let options = Options::validate(raw)?;
     let ice_servers = Reflect::get(value, &"iceServers".into()).unwrap_or(JsValue::UNDEFINED);

@@ -139,6 +139,9 @@ pub struct Options {
     pub speaking_threshold: f64,
     /// How long `isSpeaking` stays true after the level drops, ms.
     pub speaking_hang_ms: u32,
+    /// Record each stats and meter tick as a User Timing measure (`voicelink:stats-tick`,
+    /// `voicelink:meter-tick`) for profilers.
+    pub profile: bool,
 }
 
 /// The options as they arrive from JS, before validation. Absent fields are `None`.
@@ -198,6 +201,8 @@ pub struct RawOptions {
     pub speaking_threshold: Option<f64>,
     /// `speakingHangMs`.
     pub speaking_hang_ms: Option<f64>,
+    /// `profile`.
+    pub profile: Option<bool>,
 }
 
 fn invalid(message: String) -> LinkError {
@@ -380,6 +385,7 @@ impl Options {
             quality,
             speaking_threshold,
             speaking_hang_ms,
+            profile: raw.profile.unwrap_or(false),
         })
     }
 }

@@ -132,10 +132,13 @@ impl Link {
             busy.set(true);
             let (weak, pc, busy) = (weak.clone(), pc.clone(), busy.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                let reading = stats::read(&pc).await;
+                let reading = stats::read_timed(&pc).await;
                 busy.set(false);
-                if let (Some(link), Some(r)) = (Link::from_weak(&weak), reading) {
+                if let (Some(link), Some((r, started))) = (Link::from_weak(&weak), reading) {
                     link.on_stats(attempt, clock::now_ms(), r.transport_bytes_received, r.raw);
+                    if link.0.config.options.profile {
+                        clock::measure("voicelink:stats-tick", started);
+                    }
                 }
             });
         })

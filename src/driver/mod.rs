@@ -595,6 +595,7 @@ impl Link {
     /// One level-meter reading: skipped while hidden or not connected (the meters then read 0).
     /// Allocates nothing unless what the snapshot shows changes.
     pub(crate) fn on_meter_tick(&self) {
+        let started = clock::now_ms();
         let changed = {
             let mut st = self.0.state.borrow_mut();
             let st = &mut *st;
@@ -620,6 +621,9 @@ impl Link {
         };
         if changed {
             self.notify();
+        }
+        if self.0.config.options.profile {
+            clock::measure("voicelink:meter-tick", started);
         }
     }
 

@@ -32,7 +32,14 @@ fn flag(v: &JsValue, key: &str) -> bool {
 
 /// Reads the peer connection's stats. `None` when `getStats()` fails (closed connection).
 pub async fn read(pc: &RtcPeerConnection) -> Option<Reading> {
+    read_timed(pc).await.map(|(r, _)| r)
+}
+
+/// [`read`], with the time (ms, `performance.now()`) the report arrived: what follows runs on
+/// the main thread.
+pub async fn read_timed(pc: &RtcPeerConnection) -> Option<(Reading, f64)> {
     let report = JsFuture::from(pc.get_stats()).await.ok()?;
+    let started = super::clock::now_ms();
     let values: Function = Reflect::get(&report, &"values".into()).ok()?.dyn_into().ok()?;
     let iter = js_sys::try_iter(&values.call0(&report).ok()?).ok()??;
     let all: Vec<JsValue> = iter.filter_map(Result::ok).collect();
@@ -66,5 +73,5 @@ pub async fn read(pc: &RtcPeerConnection) -> Option<Reading> {
         packets_lost: inbound.and_then(|r| num(r, "packetsLost")),
         jitter_s: inbound.and_then(|r| num(r, "jitter")),
     };
-    Some(Reading { transport_bytes_received, raw })
+    Some((Reading { transport_bytes_received, raw }, started))
 }
