@@ -80,6 +80,23 @@ export interface VoiceLinkOptions {
   speakingHangMs?: number;
   /** Record each stats and level-meter tick as a User Timing measure ("voicelink:stats-tick", "voicelink:meter-tick") for profilers (default false). */
   profile?: boolean;
+  /** An optional control WebSocket beside the media connection (seed 003): opened once the media session exists, announcing `{"type":"session_info","session_id":…}`; absent → no WebSocket. */
+  control?: {
+    /** ws: or wss: URL (relative URLs resolve against the page, http → ws). */
+    url: string;
+    /** Heartbeat `{"type":"ping","ts":…}` interval, ms (default 30000). */
+    heartbeatMs?: number;
+    /** No message received for this long (ms) is an outage: close (4000) and reconnect (default 2 × heartbeatMs + 5000). */
+    heartbeatTimeoutMs?: number;
+    /** Reconnect after an abnormal close: attempt n waits uniformly in [0, min(cap, base * 2^(n-1))] ms (base default 5000, seed 003). */
+    reconnectBaseMs?: number;
+    /** Largest reconnect wait, ms (default 30000). */
+    reconnectCapMs?: number;
+    /** Reconnect attempts before giving up (default 10). */
+    reconnectAttempts?: number;
+    /** Messages `sendControl()` keeps while the socket is down, oldest dropped first (default 100). */
+    outboxCapacity?: number;
+  };
 }
 
 /** What `getSnapshot()` returns: a frozen object, the same object until something changes. */
@@ -131,6 +148,13 @@ export interface VoiceLinkSnapshot {
   readonly remoteLevel: number;
   /** True while micLevel is at or above `speakingThreshold`, and for `speakingHangMs` after. */
   readonly isSpeaking: boolean;
+  /** The control WebSocket (options.control), or null without one. */
+  readonly control: {
+    readonly state: "idle" | "connecting" | "open" | "confirmed" | "reconnecting" | "closed";
+    readonly queuedMessages: number;
+    readonly droppedMessages: number;
+    readonly reconnects: number;
+  } | null;
 }
 "#;
 
@@ -143,6 +167,16 @@ pub struct VoiceLink {
 
 fn throw(e: LinkError) -> JsValue {
     js_error(&e)
+}
+
+/// A message as text: a string as is, anything else as JSON.
+fn to_text(message: &JsValue) -> Result<String, JsValue> {
+    match message.as_string() {
+        Some(s) => Ok(s),
+        None => js_sys::JSON::stringify(message).ok().and_then(|s| s.as_string()).ok_or_else(|| {
+            throw(LinkError::new(ErrorCode::InvalidArgument, "the message must be a string or a JSON-serialisable value"))
+        }),
+    }
 }
 
 #[wasm_bindgen]
@@ -203,13 +237,7 @@ impl VoiceLink {
     /// when idle, disconnected or failed, `invalid-argument` when the value cannot be
     /// JSON-encoded.
     pub fn send(&self, #[wasm_bindgen(unchecked_param_type = "unknown")] message: JsValue) -> Result<(), JsValue> {
-        let text = match message.as_string() {
-            Some(s) => s,
-            None => js_sys::JSON::stringify(&message)
-                .ok()
-                .and_then(|s| s.as_string())
-                .ok_or_else(|| throw(LinkError::new(ErrorCode::InvalidArgument, "send(message): message must be a string or a JSON-serialisable value")))?,
-        };
+        let text = to_text(&message)?;
         self.link.send_text(&text).map_err(throw)
     }
 
@@ -227,21 +255,28 @@ impl VoiceLink {
     }
 
     /// Listens to link events. `"message"`: each data-channel message, parsed as JSON when it
-    /// parses, else the string. Returns the function that removes the listener.
+    /// parses, else the string. `"control"`: each control-socket message as `{ type, data }`
+    /// (`type` is the message's `type` string or `null`, `data` the parsed JSON). `"error"`:
+    /// non-fatal problems as `{ code, message }` (`control-invalid-json`, `control-closed`,
+    /// `control-timeout`, `control-failed`). Returns the function that removes the listener.
     /// Throws `invalid-argument` for an unknown event name.
     #[wasm_bindgen(unchecked_return_type = "() => void")]
     pub fn on(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "\"message\"")] event: &str,
-        #[wasm_bindgen(unchecked_param_type = "(message: unknown) => void")] listener: Function,
+        #[wasm_bindgen(unchecked_param_type = "\"message\" | \"control\" | \"error\"")] event: &str,
+        #[wasm_bindgen(unchecked_param_type = "(event: any) => void")] listener: Function,
     ) -> Result<Function, JsValue> {
-        match event {
-            "message" => self.link.on_message(listener).map_err(throw),
-            other => Err(throw(LinkError::new(
-                ErrorCode::InvalidArgument,
-                format!("on(\"{}\"): unknown event, expected \"message\"", other.chars().take(40).collect::<String>()),
-            ))),
-        }
+        self.link.on(event, listener).map_err(throw)
+    }
+
+    /// Sends a message on the control WebSocket (`options.control`): a string as is, anything
+    /// else as JSON. While the socket is down (opening, reconnecting, or the media session not
+    /// yet there) it waits in a bounded outbox and goes out after `session_info` once open.
+    /// Throws `invalid-argument` without a control channel or for a value that is not JSON.
+    #[wasm_bindgen(js_name = sendControl)]
+    pub fn send_control(&self, #[wasm_bindgen(unchecked_param_type = "unknown")] message: JsValue) -> Result<(), JsValue> {
+        let text = to_text(&message)?;
+        self.link.send_control(text).map_err(throw)
     }
 
     /// Ends the link (like `disconnect()`) and removes every listener. Idempotent; afterwards

@@ -7,7 +7,7 @@ use js_sys::{Function, Reflect};
 use serde::Deserialize;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::core::options::RawOptions;
+use crate::core::options::{RawControl, RawOptions};
 use crate::core::{ErrorCode, IceServer, LinkError, Options};
 use crate::driver::{Config, TokenSource};
 
@@ -44,7 +44,10 @@ const OPTION_KEYS: &[&str] = &[
     "speakingThreshold",
     "speakingHangMs",
     "profile",
+    "control",
 ];
+const CONTROL_KEYS: &[&str] =
+    &["url", "heartbeatMs", "heartbeatTimeoutMs", "reconnectBaseMs", "reconnectCapMs", "reconnectAttempts", "outboxCapacity"];
 const AUDIO_KEYS: &[&str] = &["echoCancellation", "noiseSuppression", "autoGainControl", "channelCount", "deviceId"];
 const ICE_SERVER_KEYS: &[&str] = &["urls", "username", "credential", "credentialType"];
 
@@ -109,6 +112,19 @@ struct JsOptions {
     speaking_threshold: Option<f64>,
     speaking_hang_ms: Option<f64>,
     profile: Option<bool>,
+    control: Option<JsControl>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JsControl {
+    url: Option<String>,
+    heartbeat_ms: Option<f64>,
+    heartbeat_timeout_ms: Option<f64>,
+    reconnect_base_ms: Option<f64>,
+    reconnect_cap_ms: Option<f64>,
+    reconnect_attempts: Option<f64>,
+    outbox_capacity: Option<f64>,
 }
 
 fn invalid(message: impl Into<String>) -> LinkError {
@@ -124,6 +140,19 @@ fn absolute(url: String) -> String {
     }
 }
 
+/// Resolves a control URL against the page, mapping http(s) to ws(s) (`/control` →
+/// `ws://host/control`).
+fn absolute_ws(url: &str) -> String {
+    let resolved = absolute(url.to_string());
+    if let Some(rest) = resolved.strip_prefix("https://") {
+        format!("wss://{rest}")
+    } else if let Some(rest) = resolved.strip_prefix("http://") {
+        format!("ws://{rest}")
+    } else {
+        resolved
+    }
+}
+
 /// Parses and validates the options object given to `new VoiceLink(options)`.
 /// Errors: `invalid-option`, naming the field.
 pub fn parse(value: &JsValue) -> Result<Config, LinkError> {
@@ -132,6 +161,7 @@ pub fn parse(value: &JsValue) -> Result<Config, LinkError> {
     }
     reject_unknown(value, OPTION_KEYS, "options")?;
     reject_unknown(&Reflect::get(value, &"audio".into()).unwrap_or(JsValue::UNDEFINED), AUDIO_KEYS, "options.audio")?;
+    reject_unknown(&Reflect::get(value, &"control".into()).unwrap_or(JsValue::UNDEFINED), CONTROL_KEYS, "options.control")?;
     let ice = Reflect::get(value, &"iceServers".into()).unwrap_or(JsValue::UNDEFINED);
     if let Some(list) = ice.dyn_ref::<js_sys::Array>() {
         for (i, server) in list.iter().enumerate() {
@@ -197,6 +227,15 @@ pub fn parse(value: &JsValue) -> Result<Config, LinkError> {
         speaking_threshold: parsed.speaking_threshold,
         speaking_hang_ms: parsed.speaking_hang_ms,
         profile: parsed.profile,
+        control: parsed.control.map(|c| RawControl {
+            url: c.url.map(|u| absolute_ws(&u)),
+            heartbeat_ms: c.heartbeat_ms,
+            heartbeat_timeout_ms: c.heartbeat_timeout_ms,
+            reconnect_base_ms: c.reconnect_base_ms,
+            reconnect_cap_ms: c.reconnect_cap_ms,
+            reconnect_attempts: c.reconnect_attempts,
+            outbox_capacity: c.outbox_capacity,
+        }),
     };
     let options = Options::validate(raw)?;
     let ice_servers = Reflect::get(value, &"iceServers".into()).unwrap_or(JsValue::UNDEFINED);

@@ -1,6 +1,7 @@
 //! The pure core: no browser APIs, no clock. Everything here runs natively under `cargo test`.
 
 pub mod backoff;
+pub mod control;
 pub mod error;
 pub mod levels;
 pub mod machine;

@@ -2,6 +2,7 @@
 //! [`Options::validate`] before anything in the browser is touched.
 
 use super::backoff::Backoff;
+use super::control::ControlOptions;
 use super::error::{ErrorCode, LinkError};
 use super::outbox::DEFAULT_OUTBOX_CAPACITY;
 use super::levels::{DEFAULT_SPEAKING_HANG_MS, DEFAULT_SPEAKING_THRESHOLD};
@@ -142,6 +143,8 @@ pub struct Options {
     /// Record each stats and meter tick as a User Timing measure (`voicelink:stats-tick`,
     /// `voicelink:meter-tick`) for profilers.
     pub profile: bool,
+    /// The optional control WebSocket.
+    pub control: Option<ControlOptions>,
 }
 
 /// The options as they arrive from JS, before validation. Absent fields are `None`.
@@ -203,6 +206,62 @@ pub struct RawOptions {
     pub speaking_hang_ms: Option<f64>,
     /// `profile`.
     pub profile: Option<bool>,
+    /// `control`: present when the app configured a control channel.
+    pub control: Option<RawControl>,
+}
+
+/// `control: { url, heartbeatMs, heartbeatTimeoutMs, reconnectBaseMs, reconnectCapMs,
+/// reconnectAttempts, outboxCapacity }`, before validation. `url` already resolved against
+/// the page (http → ws).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RawControl {
+    /// `url`.
+    pub url: Option<String>,
+    /// `heartbeatMs`.
+    pub heartbeat_ms: Option<f64>,
+    /// `heartbeatTimeoutMs`.
+    pub heartbeat_timeout_ms: Option<f64>,
+    /// `reconnectBaseMs`.
+    pub reconnect_base_ms: Option<f64>,
+    /// `reconnectCapMs`.
+    pub reconnect_cap_ms: Option<f64>,
+    /// `reconnectAttempts`.
+    pub reconnect_attempts: Option<f64>,
+    /// `outboxCapacity`.
+    pub outbox_capacity: Option<f64>,
+}
+
+impl RawControl {
+    fn validate(self) -> Result<ControlOptions, LinkError> {
+        let url = self.url.ok_or_else(|| invalid("options.control.url is required: the control WebSocket (ws: or wss:)".into()))?;
+        let lower = url.to_ascii_lowercase();
+        let host = lower.strip_prefix("wss://").or_else(|| lower.strip_prefix("ws://")).and_then(|r| r.split(['/', '?', '#']).next());
+        if host.is_none_or(str::is_empty) {
+            return Err(invalid(format!("options.control.url must be a ws: or wss: URL, got \"{}\"", clip(&url))));
+        }
+        let heartbeat_ms = millis(self.heartbeat_ms, "control.heartbeatMs", 100, 3_600_000, 30_000)?;
+        let heartbeat_timeout_ms = millis(
+            self.heartbeat_timeout_ms,
+            "control.heartbeatTimeoutMs",
+            100,
+            7_200_000,
+            heartbeat_ms.saturating_mul(2).saturating_add(5_000),
+        )?;
+        let base_ms = millis(self.reconnect_base_ms, "control.reconnectBaseMs", 1, 600_000, 5_000)?;
+        let cap_ms = millis(self.reconnect_cap_ms, "control.reconnectCapMs", 1, 3_600_000, 30_000.max(base_ms))?;
+        if cap_ms < base_ms {
+            return Err(invalid(format!("options.control.reconnectCapMs ({cap_ms}) must not be below reconnectBaseMs ({base_ms})")));
+        }
+        let attempts = count(self.reconnect_attempts, "control.reconnectAttempts", 1, 1000, 10)?;
+        let outbox_capacity = count(self.outbox_capacity, "control.outboxCapacity", 0, 100_000, DEFAULT_OUTBOX_CAPACITY)?;
+        Ok(ControlOptions {
+            url,
+            heartbeat_ms,
+            heartbeat_timeout_ms,
+            backoff: Backoff { base_ms, cap_ms, attempts, spread_ms: 0, jitter: true },
+            outbox_capacity,
+        })
+    }
 }
 
 fn invalid(message: String) -> LinkError {
@@ -386,6 +445,7 @@ impl Options {
             speaking_threshold,
             speaking_hang_ms,
             profile: raw.profile.unwrap_or(false),
+            control: raw.control.map(RawControl::validate).transpose()?,
         })
     }
 }
@@ -509,6 +569,22 @@ mod tests {
         for bad in [vec![100.0, 50.0], vec![50.0], vec![0.0, 10.0], vec![1.0, f64::NAN]] {
             let r = RawOptions { quality_rtt_ms: Some(bad), ..raw("http://h/w") };
             assert!(Options::validate(r).unwrap_err().message.contains("qualityRttMs"));
+        }
+    }
+
+    #[test]
+    fn control_options() {
+        assert_eq!(Options::validate(raw("http://h/w")).unwrap().control, None, "no control channel unless asked");
+        let c = RawControl { url: Some("ws://h/control".into()), ..Default::default() };
+        let o = Options::validate(RawOptions { control: Some(c), ..raw("http://h/w") }).unwrap().control.unwrap();
+        assert_eq!((o.heartbeat_ms, o.heartbeat_timeout_ms, o.backoff.base_ms), (30_000, 65_000, 5_000));
+        for (bad, field) in [
+            (RawControl::default(), "control.url"),
+            (RawControl { url: Some("http://h/c".into()), ..Default::default() }, "control.url"),
+            (RawControl { url: Some("ws://h".into()), heartbeat_ms: Some(5.0), ..Default::default() }, "heartbeatMs"),
+        ] {
+            let e = Options::validate(RawOptions { control: Some(bad), ..raw("http://h/w") }).unwrap_err();
+            assert!(e.message.contains(field), "{field}: {}", e.message);
         }
     }
 

@@ -5,6 +5,7 @@ use serde::Serialize;
 use super::error::LinkError;
 use super::machine::{ConnectPhase, ConnectTimings, EndReason, Machine, Status};
 use super::outbox::Outbox;
+use super::control::ControlState;
 use super::levels::Level;
 use super::quality::{Grade, Grader, Quality};
 
@@ -23,6 +24,20 @@ impl From<&LinkError> for ErrorInfo {
     fn from(e: &LinkError) -> Self {
         ErrorInfo { code: e.code.as_str(), message: e.message.clone(), status: e.status }
     }
+}
+
+/// The control channel part of a snapshot.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ControlView {
+    /// `"idle" | "connecting" | "open" | "confirmed" | "reconnecting" | "closed"`.
+    pub state: ControlState,
+    /// Messages `sendControl()` buffered while the socket was down.
+    pub queued_messages: usize,
+    /// Messages dropped because the control outbox was full.
+    pub dropped_messages: u64,
+    /// Reconnects since the link connected.
+    pub reconnects: u32,
 }
 
 /// What `getSnapshot()` returns (camelCase in JS; absent values are `null`).
@@ -78,6 +93,8 @@ pub struct Snapshot {
     /// `true` while the microphone level is at or above `speakingThreshold`, and for
     /// `speakingHangMs` after.
     pub is_speaking: bool,
+    /// The control WebSocket, when `options.control` is set; `null` otherwise.
+    pub control: Option<ControlView>,
 }
 
 impl Snapshot {
@@ -120,6 +137,7 @@ impl Snapshot {
             mic_level: mic.shown(),
             remote_level: remote.shown(),
             is_speaking: mic.speaking(),
+            control: None,
         }
     }
 }

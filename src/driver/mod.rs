@@ -6,6 +6,7 @@
 //! applied after it is released.
 
 mod connect;
+mod control;
 mod recover;
 mod teardown;
 
@@ -129,6 +130,8 @@ struct State {
     prev_stats: Option<(f64, RawStats)>,
     mic_level: Level,
     remote_level: Level,
+    /// The optional control WebSocket.
+    control: Option<control::ControlLink>,
     snapshot: Option<(u64, u64, JsValue)>,
     disposed: bool,
 }
@@ -140,6 +143,8 @@ struct Inner {
     state: RefCell<State>,
     subscribers: Listeners,
     message_listeners: Listeners,
+    control_listeners: Listeners,
+    error_listeners: Listeners,
     next_listener_id: std::cell::Cell<u32>,
 }
 
@@ -155,6 +160,9 @@ impl Link {
         let outbox = Outbox::new(config.options.outbox_capacity);
         let grader = Grader::new(config.options.quality);
         let level = Level::new(config.options.speaking_threshold, config.options.speaking_hang_ms);
+        let control = config.options.control.clone().map(|c| {
+            control::ControlLink::new(crate::core::control::Control::new(c, seed.rotate_left(17) ^ 0x5bd1_e995))
+        });
         Link(Rc::new(Inner {
             config,
             state: RefCell::new(State {
@@ -173,11 +181,14 @@ impl Link {
                 prev_stats: None,
                 mic_level: level.clone(),
                 remote_level: level,
+                control,
                 snapshot: None,
                 disposed: false,
             }),
             subscribers: RefCell::new(Vec::new()),
             message_listeners: RefCell::new(Vec::new()),
+            control_listeners: RefCell::new(Vec::new()),
+            error_listeners: RefCell::new(Vec::new()),
             next_listener_id: std::cell::Cell::new(1),
         }))
     }
@@ -199,6 +210,7 @@ impl Link {
         for e in effects {
             self.apply(e);
         }
+        self.sync_control();
     }
 
     fn apply(&self, effect: Effect) {
@@ -432,14 +444,16 @@ impl Link {
             return;
         }
         let _ = self.end(EndReason::Disposed);
+        self.control(crate::core::control::ControlInput::Stop);
         let held = {
             let mut st = self.0.state.borrow_mut();
             st.disposed = true;
-            (st.page.take(), st.visibility_timer.take(), st.retry_timer.take(), st.ticker.take())
+            (st.page.take(), st.visibility_timer.take(), st.retry_timer.take(), st.ticker.take(), st.control.take())
         };
         drop(held);
-        self.0.subscribers.borrow_mut().clear();
-        self.0.message_listeners.borrow_mut().clear();
+        for list in [&self.0.subscribers, &self.0.message_listeners, &self.0.control_listeners, &self.0.error_listeners] {
+            list.borrow_mut().clear();
+        }
     }
 
     /// Sends `text` on the data channel; while the channel is not open (connecting, interrupted,
@@ -511,7 +525,10 @@ impl Link {
                 return obj.clone();
             }
         }
-        let snap = Snapshot::of(&st.machine, &st.outbox, &st.grader, &st.mic_level, &st.remote_level);
+        let mut snap = Snapshot::of(&st.machine, &st.outbox, &st.grader, &st.mic_level, &st.remote_level);
+        snap.control = Link::control_view(&st).map(|(state, queued, dropped, reconnects)| {
+            crate::core::snapshot::ControlView { state, queued_messages: queued, dropped_messages: dropped, reconnects }
+        });
         let ser = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
         let obj = serde::Serialize::serialize(&snap, &ser).unwrap_or(JsValue::NULL);
         if obj.is_object() {
@@ -540,9 +557,31 @@ impl Link {
         self.add_listener(|i| &i.subscribers, f)
     }
 
-    /// Adds a data-channel message listener; returns the function that removes it.
-    pub fn on_message(&self, f: Function) -> Result<Function, LinkError> {
-        self.add_listener(|i| &i.message_listeners, f)
+    /// Adds a listener for `event`: `"message"` (data channel), `"control"` (control socket)
+    /// or `"error"` (non-fatal problems); returns the function that removes it.
+    pub fn on(&self, event: &str, f: Function) -> Result<Function, LinkError> {
+        match event {
+            "message" => self.add_listener(|i| &i.message_listeners, f),
+            "control" => self.add_listener(|i| &i.control_listeners, f),
+            "error" => self.add_listener(|i| &i.error_listeners, f),
+            other => Err(LinkError::new(
+                ErrorCode::InvalidArgument,
+                format!(
+                    "on(\"{}\"): unknown event, expected \"message\", \"control\" or \"error\"",
+                    other.chars().take(40).collect::<String>()
+                ),
+            )),
+        }
+    }
+
+    /// Calls every listener of a list with `value`; a listener that throws is logged.
+    fn emit(&self, list: fn(&Inner) -> &Listeners, value: &JsValue) {
+        let listeners: Vec<Function> = list(&self.0).borrow().iter().map(|(_, f)| f.clone()).collect();
+        for f in listeners {
+            if let Err(e) = f.call1(&JsValue::UNDEFINED, value) {
+                log::warn!("an event listener threw: {}", js::error_message(&e));
+            }
+        }
     }
 
     /// Hands a data-channel message to the app's listeners; returns the parsed value.
@@ -551,12 +590,7 @@ impl Link {
             Some(s) => js_sys::JSON::parse(&s).unwrap_or(data),
             None => data,
         };
-        let listeners: Vec<Function> = self.0.message_listeners.borrow().iter().map(|(_, f)| f.clone()).collect();
-        for f in listeners {
-            if let Err(e) = f.call1(&JsValue::UNDEFINED, &value) {
-                log::warn!("a message listener threw: {}", js::error_message(&e));
-            }
-        }
+        self.emit(|i| &i.message_listeners, &value);
         value
     }
 

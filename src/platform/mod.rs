@@ -11,4 +11,5 @@ pub mod page;
 pub mod peer;
 pub mod playback;
 pub mod signaling;
+pub mod socket;
 pub mod stats;

@@ -1,0 +1,416 @@
+//! The optional control channel: a WebSocket beside the media connection (seed 003).
+//!
+//! Sans-IO like [`super::machine`]: the driver feeds socket events and timer expiries in,
+//! and applies the effects. Once the media session exists the channel opens and announces it
+//! (`{"type":"session_info","session_id":…}`); the server confirms with `session_confirmed`.
+//! A heartbeat `ping` goes out every `heartbeatMs`; no message at all for
+//! `heartbeatTimeoutMs` counts as an outage. A close that is not normal (code ≠ 1000) or an
+//! outage reconnects with the link's backoff (full jitter; seed 003's 5 s as the default
+//! base); a normal close does not. Messages sent while it is down wait in a bounded outbox.
+
+use serde::Serialize;
+
+use super::backoff::{Backoff, Rng};
+use super::outbox::Outbox;
+
+/// Control channel settings (`control: { url, heartbeatMs, heartbeatTimeoutMs, reconnectBaseMs,
+/// reconnectCapMs, reconnectAttempts, outboxCapacity }`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ControlOptions {
+    /// `ws:` or `wss:` URL.
+    pub url: String,
+    /// Heartbeat interval, ms (default 30 000, seed 003).
+    pub heartbeat_ms: u32,
+    /// No message received for this long (ms) is an outage (default 2 × heartbeat + 5 s).
+    pub heartbeat_timeout_ms: u32,
+    /// Reconnect backoff (default base 5000 ms, cap 30 000 ms, 10 attempts, no spread floor).
+    pub backoff: Backoff,
+    /// Messages kept while the socket is down (default 100).
+    pub outbox_capacity: u32,
+}
+
+/// The control channel's state. Serialised lowercase.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ControlState {
+    /// Not configured, or the media session does not exist yet.
+    Idle,
+    /// The socket is opening.
+    Connecting,
+    /// Open; `session_info` sent.
+    Open,
+    /// The server answered `session_confirmed`.
+    Confirmed,
+    /// Down after an abnormal close or a missed heartbeat; the next attempt is scheduled.
+    Reconnecting,
+    /// Closed normally (1000), given up, or the link ended.
+    Closed,
+}
+
+/// Something that happened to the control channel.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ControlInput {
+    /// The media session exists (or changed): open and announce it.
+    Start { session_id: Option<String> },
+    /// The socket of `generation` opened.
+    Opened { generation: u32 },
+    /// A text message arrived on the socket of `generation`.
+    Message { generation: u32, text: String },
+    /// The socket of `generation` closed with `code`.
+    Closed { generation: u32, code: u16 },
+    /// The heartbeat timer fired.
+    HeartbeatDue,
+    /// The reconnect timer fired.
+    RetryDue,
+    /// The app sends a message.
+    Send { text: String },
+    /// The link ended: close normally.
+    Stop,
+}
+
+/// What the driver must do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ControlEffect {
+    /// Open a socket to the URL, tagged `generation`.
+    Open { generation: u32 },
+    /// Send text on the open socket.
+    Send(String),
+    /// Close the socket with `code` (and drop its listeners).
+    Close { code: u16 },
+    /// Arm the heartbeat timer (replacing one that is armed).
+    ArmHeartbeat { ms: u32 },
+    /// Arm the reconnect timer.
+    ArmRetry { ms: u32 },
+    /// Cancel both timers.
+    CancelTimers,
+    /// Hand an incoming message to the app (`on("control", …)`).
+    Deliver(String),
+    /// Report a problem to the app (`on("error", …)`): `(code, message)`.
+    Report(&'static str, String),
+    /// The snapshot's `control` changed.
+    Notify,
+}
+
+/// The control channel machine.
+#[derive(Clone, Debug)]
+pub struct Control {
+    options: ControlOptions,
+    state: ControlState,
+    session_id: Option<String>,
+    generation: u32,
+    attempts: u32,
+    last_rx_ms: f64,
+    outbox: Outbox,
+    rng: Rng,
+    reconnects: u32,
+}
+
+/// Close code of a normal closure (RFC 6455 §7.4.1).
+pub const NORMAL_CLOSURE: u16 = 1000;
+/// Close code the link uses when it gives up on a silent socket (application range).
+pub const HEARTBEAT_TIMEOUT_CLOSURE: u16 = 4000;
+
+impl Control {
+    /// An idle control channel.
+    pub fn new(options: ControlOptions, seed: u64) -> Control {
+        let outbox = Outbox::new(options.outbox_capacity);
+        Control {
+            options,
+            state: ControlState::Idle,
+            session_id: None,
+            generation: 0,
+            attempts: 0,
+            last_rx_ms: 0.0,
+            outbox,
+            rng: Rng::new(seed),
+            reconnects: 0,
+        }
+    }
+
+    /// The settings.
+    pub fn options(&self) -> &ControlOptions {
+        &self.options
+    }
+    /// The current state.
+    pub fn state(&self) -> ControlState {
+        self.state
+    }
+    /// The socket generation inputs must carry.
+    pub fn generation(&self) -> u32 {
+        self.generation
+    }
+    /// Messages waiting for the socket.
+    pub fn queued(&self) -> usize {
+        self.outbox.len()
+    }
+    /// Messages dropped because the control outbox was full.
+    pub fn dropped(&self) -> u64 {
+        self.outbox.dropped()
+    }
+    /// Reconnects made since the link connected.
+    pub fn reconnects(&self) -> u32 {
+        self.reconnects
+    }
+
+    fn is_up(&self) -> bool {
+        matches!(self.state, ControlState::Open | ControlState::Confirmed)
+    }
+
+    fn open(&mut self) -> Vec<ControlEffect> {
+        self.generation += 1;
+        self.state = ControlState::Connecting;
+        vec![ControlEffect::CancelTimers, ControlEffect::Open { generation: self.generation }, ControlEffect::Notify]
+    }
+
+    fn announce(&self) -> String {
+        let id = match &self.session_id {
+            Some(id) => format!("\"{}\"", id.replace('\\', "\\\\").replace('"', "\\\"")),
+            None => "null".into(),
+        };
+        format!("{{\"type\":\"session_info\",\"session_id\":{id}}}")
+    }
+
+    fn down(&mut self, now: f64, close: Option<u16>) -> Vec<ControlEffect> {
+        let mut out = vec![ControlEffect::CancelTimers];
+        if let Some(code) = close {
+            out.push(ControlEffect::Close { code });
+        }
+        if self.attempts >= self.options.backoff.attempts {
+            self.state = ControlState::Closed;
+            out.push(ControlEffect::Report("control-failed", format!("the control channel did not come back after {} attempts", self.attempts)));
+        } else {
+            self.attempts += 1;
+            self.state = ControlState::Reconnecting;
+            let ms = self.options.backoff.delay_ms(self.attempts, self.rng.next_f64());
+            out.push(ControlEffect::ArmRetry { ms });
+        }
+        let _ = now;
+        out.push(ControlEffect::Notify);
+        out
+    }
+
+    /// Feeds one input at `now_ms`; returns the effects in order.
+    pub fn handle(&mut self, now_ms: f64, input: ControlInput) -> Vec<ControlEffect> {
+        match input {
+            ControlInput::Start { session_id } => {
+                let changed = session_id != self.session_id;
+                self.session_id = session_id;
+                match self.state {
+                    ControlState::Idle | ControlState::Closed => {
+                        self.attempts = 0;
+                        self.reconnects = 0;
+                        self.open()
+                    }
+                    // A new media session: announce it on the open socket.
+                    ControlState::Open | ControlState::Confirmed if changed => {
+                        self.state = ControlState::Open;
+                        vec![ControlEffect::Send(self.announce()), ControlEffect::Notify]
+                    }
+                    _ => Vec::new(),
+                }
+            }
+            ControlInput::Opened { generation } => {
+                if generation != self.generation || self.state != ControlState::Connecting {
+                    return Vec::new();
+                }
+                if self.attempts > 0 {
+                    self.reconnects += 1;
+                }
+                self.attempts = 0;
+                self.state = ControlState::Open;
+                self.last_rx_ms = now_ms;
+                let mut out = vec![ControlEffect::Send(self.announce())];
+                while let Some(m) = self.outbox.pop() {
+                    out.push(ControlEffect::Send(m));
+                }
+                out.push(ControlEffect::ArmHeartbeat { ms: self.options.heartbeat_ms.min(self.options.heartbeat_timeout_ms) });
+                out.push(ControlEffect::Notify);
+                out
+            }
+            ControlInput::Message { generation, text } => {
+                if generation != self.generation || !self.is_up() {
+                    return Vec::new();
+                }
+                self.last_rx_ms = now_ms;
+                let mut out = Vec::new();
+                if self.state == ControlState::Open && message_type(&text) == Some("session_confirmed") {
+                    self.state = ControlState::Confirmed;
+                    out.push(ControlEffect::Notify);
+                }
+                out.push(ControlEffect::Deliver(text));
+                out
+            }
+            ControlInput::Closed { generation, code } => {
+                if generation != self.generation || !matches!(self.state, ControlState::Connecting | ControlState::Open | ControlState::Confirmed) {
+                    return Vec::new();
+                }
+                if code == NORMAL_CLOSURE {
+                    self.state = ControlState::Closed;
+                    return vec![ControlEffect::CancelTimers, ControlEffect::Notify];
+                }
+                let mut out = vec![ControlEffect::Report("control-closed", format!("the control channel closed abnormally (code {code}); reconnecting"))];
+                out.extend(self.down(now_ms, None));
+                out
+            }
+            ControlInput::HeartbeatDue => {
+                if !self.is_up() {
+                    return Vec::new();
+                }
+                let silent = now_ms - self.last_rx_ms;
+                if silent >= self.options.heartbeat_timeout_ms as f64 {
+                    let mut out = vec![ControlEffect::Report(
+                        "control-timeout",
+                        format!("no message on the control channel for {} ms; reconnecting", silent.round()),
+                    )];
+                    out.extend(self.down(now_ms, Some(HEARTBEAT_TIMEOUT_CLOSURE)));
+                    return out;
+                }
+                let next = (self.options.heartbeat_timeout_ms as f64 - silent).max(1.0) as u32;
+                vec![
+                    ControlEffect::Send(format!("{{\"type\":\"ping\",\"ts\":{}}}", now_ms.round())),
+                    ControlEffect::ArmHeartbeat { ms: self.options.heartbeat_ms.min(next) },
+                ]
+            }
+            ControlInput::RetryDue => {
+                if self.state != ControlState::Reconnecting {
+                    return Vec::new();
+                }
+                self.open()
+            }
+            ControlInput::Send { text } => {
+                if self.is_up() && self.outbox.is_empty() {
+                    return vec![ControlEffect::Send(text)];
+                }
+                self.outbox.push(text);
+                vec![ControlEffect::Notify]
+            }
+            ControlInput::Stop => {
+                let was_open = matches!(self.state, ControlState::Connecting | ControlState::Open | ControlState::Confirmed);
+                if self.state == ControlState::Idle {
+                    return Vec::new();
+                }
+                self.state = ControlState::Closed;
+                self.outbox.clear();
+                let mut out = vec![ControlEffect::CancelTimers];
+                if was_open {
+                    out.push(ControlEffect::Close { code: NORMAL_CLOSURE });
+                }
+                out.push(ControlEffect::Notify);
+                out
+            }
+        }
+    }
+}
+
+/// The `type` of a JSON message, if it is an object with a string `type`.
+pub fn message_type(text: &str) -> Option<&str> {
+    // A small scan is enough for the one field the machine needs; apps get the parsed JSON.
+    let i = text.find("\"type\"")?;
+    let rest = text[i + 6..].trim_start().strip_prefix(':')?.trim_start().strip_prefix('"')?;
+    rest.split('"').next()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts() -> ControlOptions {
+        ControlOptions {
+            url: "ws://h/control".into(),
+            heartbeat_ms: 30_000,
+            heartbeat_timeout_ms: 65_000,
+            backoff: Backoff { base_ms: 5_000, cap_ms: 30_000, attempts: 3, spread_ms: 0, jitter: true },
+            outbox_capacity: 2,
+        }
+    }
+
+    fn started() -> Control {
+        let mut c = Control::new(opts(), 3);
+        c.handle(0.0, ControlInput::Start { session_id: Some("s\"1".into()) });
+        c.handle(10.0, ControlInput::Opened { generation: 1 });
+        c
+    }
+
+    #[test]
+    fn opens_after_the_session_and_announces_it() {
+        let mut c = Control::new(opts(), 3);
+        let fx = c.handle(0.0, ControlInput::Start { session_id: Some("s\"1".into()) });
+        assert!(fx.contains(&ControlEffect::Open { generation: 1 }));
+        let fx = c.handle(10.0, ControlInput::Opened { generation: 1 });
+        assert_eq!(fx[0], ControlEffect::Send(r#"{"type":"session_info","session_id":"s\"1"}"#.into()));
+        assert!(fx.contains(&ControlEffect::ArmHeartbeat { ms: 30_000 }));
+        assert_eq!(c.state(), ControlState::Open);
+        c.handle(20.0, ControlInput::Message { generation: 1, text: r#"{"type": "session_confirmed","session_id":"s"}"#.into() });
+        assert_eq!(c.state(), ControlState::Confirmed);
+    }
+
+    #[test]
+    fn messages_are_delivered_in_order_and_stale_sockets_ignored() {
+        let mut c = started();
+        for i in 0..3 {
+            let fx = c.handle(20.0, ControlInput::Message { generation: 1, text: format!("{{\"n\":{i}}}") });
+            assert_eq!(fx, vec![ControlEffect::Deliver(format!("{{\"n\":{i}}}"))]);
+        }
+        assert!(c.handle(20.0, ControlInput::Message { generation: 0, text: "x".into() }).is_empty());
+        let fx = c.handle(20.0, ControlInput::Message { generation: 1, text: "not json".into() });
+        assert_eq!(fx, vec![ControlEffect::Deliver("not json".into())], "invalid JSON reaches the driver, which reports it");
+    }
+
+    #[test]
+    fn abnormal_close_reconnects_with_backoff_and_reannounces_normal_close_does_not() {
+        let mut c = started();
+        let fx = c.handle(100.0, ControlInput::Closed { generation: 1, code: 1006 });
+        let ms = fx.iter().find_map(|e| match e { ControlEffect::ArmRetry { ms } => Some(*ms), _ => None }).unwrap();
+        assert!(ms <= 5_000);
+        assert_eq!(c.state(), ControlState::Reconnecting);
+        // Sent while down: buffered (capacity 2, oldest dropped), delivered after the announce.
+        for m in ["a", "b", "c"] {
+            c.handle(200.0, ControlInput::Send { text: m.into() });
+        }
+        assert_eq!((c.queued(), c.dropped()), (2, 1));
+        let fx = c.handle(5_100.0, ControlInput::RetryDue);
+        assert!(fx.contains(&ControlEffect::Open { generation: 2 }));
+        let fx = c.handle(5_200.0, ControlInput::Opened { generation: 2 });
+        let sent: Vec<&str> = fx.iter().filter_map(|e| match e { ControlEffect::Send(s) => Some(s.as_str()), _ => None }).collect();
+        assert_eq!(sent, [r#"{"type":"session_info","session_id":"s\"1"}"#, "b", "c"]);
+        assert_eq!(c.reconnects(), 1);
+        let fx = c.handle(6_000.0, ControlInput::Closed { generation: 2, code: 1000 });
+        assert_eq!(fx, vec![ControlEffect::CancelTimers, ControlEffect::Notify]);
+        assert_eq!(c.state(), ControlState::Closed, "a normal close does not reconnect");
+    }
+
+    #[test]
+    fn heartbeat_pings_and_a_silent_socket_is_an_outage() {
+        let mut c = started();
+        let fx = c.handle(30_010.0, ControlInput::HeartbeatDue);
+        assert!(matches!(&fx[0], ControlEffect::Send(s) if s.starts_with(r#"{"type":"ping""#)));
+        c.handle(40_000.0, ControlInput::Message { generation: 1, text: r#"{"type":"pong"}"#.into() });
+        assert!(c.handle(70_000.0, ControlInput::HeartbeatDue).iter().all(|e| !matches!(e, ControlEffect::Close { .. })));
+        let fx = c.handle(105_001.0, ControlInput::HeartbeatDue);
+        assert!(fx.contains(&ControlEffect::Close { code: HEARTBEAT_TIMEOUT_CLOSURE }));
+        assert_eq!(c.state(), ControlState::Reconnecting);
+    }
+
+    #[test]
+    fn gives_up_after_the_attempts_and_stop_closes_normally() {
+        let mut c = started();
+        for g in 1..=4 {
+            c.handle(0.0, ControlInput::Closed { generation: g, code: 1011 });
+            c.handle(0.0, ControlInput::RetryDue);
+        }
+        assert_eq!(c.state(), ControlState::Closed);
+        let mut c = started();
+        c.handle(0.0, ControlInput::Send { text: "x".into() });
+        let fx = c.handle(1.0, ControlInput::Stop);
+        assert_eq!(fx, vec![ControlEffect::CancelTimers, ControlEffect::Close { code: 1000 }, ControlEffect::Notify]);
+        assert!(c.handle(2.0, ControlInput::Closed { generation: 1, code: 1000 }).is_empty());
+        assert_eq!(c.queued(), 0);
+    }
+
+    #[test]
+    fn type_scan() {
+        assert_eq!(message_type(r#"{"type":"ping"}"#), Some("ping"));
+        assert_eq!(message_type(r#"{ "a":1, "type" : "session_confirmed" }"#), Some("session_confirmed"));
+        assert_eq!(message_type("[1,2]"), None);
+    }
+}

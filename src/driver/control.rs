@@ -1,0 +1,190 @@
+//! The control WebSocket (issue 7, seed 003) beside the media connection: applies the pure
+//! [`Control`] machine's effects with a [`Socket`] and two timers. It follows the link: it
+//! opens once the media session exists, announces it, and closes (1000) when the link ends.
+
+use gloo_timers::callback::Timeout;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{CloseEvent, MessageEvent};
+
+use super::Link;
+use crate::core::control::{Control, ControlEffect, ControlInput, ControlState};
+use crate::core::Status;
+use crate::platform::socket::Socket;
+use crate::platform::{clock, js};
+
+/// The control channel's machine and browser handles.
+pub(super) struct ControlLink {
+    pub(super) machine: Control,
+    socket: Option<Socket>,
+    heartbeat: Option<Timeout>,
+    retry: Option<Timeout>,
+    /// The media session the channel was started for (None: not started, or stopped).
+    started_for: Option<Option<String>>,
+}
+
+impl ControlLink {
+    pub(super) fn new(machine: Control) -> ControlLink {
+        ControlLink { machine, socket: None, heartbeat: None, retry: None, started_for: None }
+    }
+}
+
+impl Link {
+    /// Feeds an input to the control machine and applies its effects.
+    pub(super) fn control(&self, input: ControlInput) {
+        let effects = {
+            let mut st = self.0.state.borrow_mut();
+            match st.control.as_mut() {
+                Some(c) => c.machine.handle(clock::now_ms(), input),
+                None => return,
+            }
+        };
+        for e in effects {
+            self.apply_control(e);
+        }
+    }
+
+    /// Keeps the control channel in step with the link: started (or re-announced) when the
+    /// link is connected on a session, stopped when the link has ended.
+    pub(super) fn sync_control(&self) {
+        let input = {
+            let mut st = self.0.state.borrow_mut();
+            let status = st.machine.status();
+            let session = st.machine.session().and_then(|s| s.id.clone());
+            let Some(c) = st.control.as_mut() else { return };
+            match status {
+                Status::Connected if c.started_for.as_ref() != Some(&session) => {
+                    c.started_for = Some(session.clone());
+                    Some(ControlInput::Start { session_id: session })
+                }
+                Status::Disconnected | Status::Failed | Status::Idle if c.started_for.is_some() => {
+                    c.started_for = None;
+                    Some(ControlInput::Stop)
+                }
+                _ => None,
+            }
+        };
+        if let Some(input) = input {
+            self.control(input);
+        }
+    }
+
+    fn apply_control(&self, effect: ControlEffect) {
+        match effect {
+            ControlEffect::Open { generation } => self.open_control_socket(generation),
+            ControlEffect::Send(text) => {
+                let result = self.0.state.borrow().control.as_ref().and_then(|c| c.socket.as_ref().map(|s| s.send(&text)));
+                if let Some(Err(e)) = result {
+                    log::debug!("control send failed: {}", js::error_message(&e));
+                }
+            }
+            ControlEffect::Close { code } => {
+                let socket = self.0.state.borrow_mut().control.as_mut().and_then(|c| c.socket.take());
+                if let Some(mut s) = socket {
+                    let _ = s.close(code);
+                }
+            }
+            ControlEffect::ArmHeartbeat { ms } => {
+                let weak = self.weak();
+                let t = Timeout::new(ms, move || {
+                    if let Some(link) = Link::from_weak(&weak) {
+                        link.control(ControlInput::HeartbeatDue);
+                    }
+                });
+                let old = self.0.state.borrow_mut().control.as_mut().and_then(|c| c.heartbeat.replace(t));
+                drop(old);
+            }
+            ControlEffect::ArmRetry { ms } => {
+                let weak = self.weak();
+                let t = Timeout::new(ms, move || {
+                    if let Some(link) = Link::from_weak(&weak) {
+                        link.control(ControlInput::RetryDue);
+                    }
+                });
+                let old = self.0.state.borrow_mut().control.as_mut().and_then(|c| c.retry.replace(t));
+                drop(old);
+            }
+            ControlEffect::CancelTimers => {
+                let old = self.0.state.borrow_mut().control.as_mut().map(|c| (c.heartbeat.take(), c.retry.take()));
+                drop(old);
+            }
+            ControlEffect::Deliver(text) => match js_sys::JSON::parse(&text) {
+                Ok(data) => {
+                    let kind = js_sys::Reflect::get(&data, &"type".into()).ok().filter(|t| t.is_string());
+                    let event = js_sys::Object::new();
+                    let _ = js_sys::Reflect::set(&event, &"type".into(), &kind.unwrap_or(JsValue::NULL));
+                    let _ = js_sys::Reflect::set(&event, &"data".into(), &data);
+                    self.emit(|i| &i.control_listeners, &event.into());
+                }
+                Err(_) => self.report_error("control-invalid-json", "a control message is not JSON; it was skipped"),
+            },
+            ControlEffect::Report(code, message) => self.report_error(code, &message),
+            ControlEffect::Notify => {
+                self.0.state.borrow_mut().view_rev += 1;
+                self.notify();
+            }
+        }
+    }
+
+    fn report_error(&self, code: &str, message: &str) {
+        let event = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&event, &"code".into(), &code.into());
+        let _ = js_sys::Reflect::set(&event, &"message".into(), &message.into());
+        self.emit(|i| &i.error_listeners, &event.into());
+    }
+
+    fn open_control_socket(&self, generation: u32) {
+        let url = match self.0.state.borrow().control.as_ref() {
+            Some(c) => c.machine.options().url.clone(),
+            None => return,
+        };
+        let mut socket = match Socket::open(&url) {
+            Ok(s) => s,
+            Err(e) => {
+                log::warn!("control socket could not open: {}", js::error_message(&e));
+                // Handled like an abnormal close: the machine schedules a retry.
+                self.control(ControlInput::Closed { generation, code: 1006 });
+                return;
+            }
+        };
+        let weak = self.weak();
+        socket.on("open", move |_| {
+            if let Some(link) = Link::from_weak(&weak) {
+                link.control(ControlInput::Opened { generation });
+            }
+        });
+        let weak = self.weak();
+        socket.on("message", move |ev| {
+            let text = ev.dyn_ref::<MessageEvent>().and_then(|m| m.data().as_string());
+            if let (Some(link), Some(text)) = (Link::from_weak(&weak), text) {
+                link.control(ControlInput::Message { generation, text });
+            }
+        });
+        let weak = self.weak();
+        socket.on("close", move |ev| {
+            let code = ev.dyn_ref::<CloseEvent>().map(|c| c.code()).unwrap_or(1006);
+            if let Some(link) = Link::from_weak(&weak) {
+                link.control(ControlInput::Closed { generation, code });
+            }
+        });
+        let old = self.0.state.borrow_mut().control.as_mut().and_then(|c| c.socket.replace(socket));
+        drop(old);
+    }
+
+    /// `sendControl()`: sends on the control socket, or buffers while it is down.
+    pub fn send_control(&self, text: String) -> Result<(), crate::core::LinkError> {
+        self.check_usable()?;
+        if self.0.state.borrow().control.is_none() {
+            return Err(crate::core::LinkError::new(
+                crate::core::ErrorCode::InvalidArgument,
+                "sendControl(): no control channel is configured (options.control)",
+            ));
+        }
+        self.control(ControlInput::Send { text });
+        Ok(())
+    }
+
+    /// The control channel's state for the snapshot.
+    pub(super) fn control_view(st: &super::State) -> Option<(ControlState, usize, u64, u32)> {
+        st.control.as_ref().map(|c| (c.machine.state(), c.machine.queued(), c.machine.dropped(), c.machine.reconnects()))
+    }
+}
