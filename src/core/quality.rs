@@ -118,12 +118,12 @@ impl Default for QualityThresholds {
     }
 }
 
-/// EWMA weight of a new sample in the figures shown (`rttMs`, ...).
-pub const SMOOTHING: f64 = 0.3;
-/// EWMA weight of a new sample in the value that is graded. The graded value is clamped to
-/// 1.5 × the `good` threshold first: past "clearly poor" the size of a spike does not matter
-/// for the grade, and clamping lets the grade recover within a few samples after a 2 s spike.
-pub const GRADING_SMOOTHING: f64 = 0.5;
+/// EWMA weight of a new sample, for the figures shown (`rttMs`, ...) and the value graded
+/// alike, so a shown figure and its grade agree except inside the hysteresis band. The graded
+/// value is clamped to 1.5 × the `good` threshold first: past "clearly poor" the size of a
+/// spike does not matter for the grade, and clamping lets the grade recover within a few
+/// samples after a 2 s spike.
+pub const SMOOTHING: f64 = 0.5;
 /// Hysteresis: a grade changes only once the smoothed value is this fraction past the
 /// threshold (10 %).
 pub const HYSTERESIS: f64 = 0.1;
@@ -148,7 +148,7 @@ impl Track {
     fn update(&mut self, value: Option<f64>, t: Thresholds) {
         let Some(x) = value.filter(|v| v.is_finite()) else { return };
         self.smoothed = Some(ewma(self.smoothed, x, SMOOTHING));
-        let s = ewma(self.graded, x.clamp(0.0, 1.5 * t.good), GRADING_SMOOTHING);
+        let s = ewma(self.graded, x.clamp(0.0, 1.5 * t.good), SMOOTHING);
         self.graded = Some(s);
         let raw = level_of(s, t, 0.0);
         self.level = Some(match self.level {
@@ -280,6 +280,22 @@ mod tests {
         assert_eq!(g.quality().limited_by, vec![Metric::Rtt]);
         let raw = RawStats { remote_inbound_rtt_s: Some(0.02), ..Default::default() };
         assert_eq!(QualitySample::between(None, &raw).rtt_ms, Some(20.0), "remote-inbound-rtp as fallback");
+    }
+
+    #[test]
+    fn the_figure_shown_agrees_with_the_grade_outside_the_hysteresis_band() {
+        let mut g = Grader::new(QualityThresholds::default());
+        for ms in [2.0, 2.0, 185.0, 185.0, 185.0, 185.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0] {
+            g.sample(&rtt(ms));
+            let q = g.quality();
+            let shown = q.rtt_ms.unwrap();
+            match q.grade {
+                Grade::Poor => assert!(shown >= 90.0, "poor at {shown} ms"),
+                Grade::Excellent => assert!(shown < 55.0, "excellent at {shown} ms"),
+                Grade::Good => assert!((45.0..110.0).contains(&shown), "good at {shown} ms"),
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]
