@@ -6,13 +6,35 @@
 use super::Link;
 use crate::core::{sdp, ErrorCode, Input, LinkError, Session};
 use crate::platform::channel::Channel;
-use crate::platform::{peer, signaling};
+use crate::platform::{clock, peer, signaling, stats};
 
 impl Link {
     pub(super) async fn run_ice_restart(&self, attempt: u32, seq: u32, session: Session) {
         match self.ice_restart_steps(attempt, &session).await {
-            Ok(()) => self.dispatch(Input::RestartAnswered { attempt, seq }),
+            Ok(()) => {
+                self.dispatch(Input::RestartAnswered { attempt, seq });
+                self.watch_restore(attempt).await;
+            }
             Err((error, session_gone)) => self.dispatch(Input::RestartFailed { attempt, seq, error, session_gone }),
+        }
+    }
+
+    /// Reads stats every 25 ms (for at most a second) after a restart answer, instead of
+    /// waiting for the 250 ms sampler, so the link is `connected` as soon as bytes flow again.
+    async fn watch_restore(&self, attempt: u32) {
+        for _ in 0..40 {
+            let pc = {
+                let st = self.0.state.borrow();
+                if !st.machine.is_current(attempt) || st.machine.status() != crate::core::Status::Reconnecting {
+                    return;
+                }
+                st.res.peer.as_ref().map(|p| p.connection().clone())
+            };
+            let Some(pc) = pc else { return };
+            if let Some(r) = stats::read(&pc).await {
+                self.on_stats(attempt, clock::now_ms(), r.transport_bytes_received, r.raw);
+            }
+            gloo_timers::future::TimeoutFuture::new(25).await;
         }
     }
 
