@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use log::{info, warn};
 use tiny_http::{Header, Method, Response, Server, StatusCode};
 
+use crate::delay::{self, parse_delay_ms};
 use crate::files::{self, Served};
 use crate::sdpfrag::{self, IfMatch, SDPFRAG_TYPE};
 use crate::session::{self, StartError};
@@ -296,6 +297,7 @@ pub fn route(app: &App, req: &Req) -> Reply {
         ("GET", ["_dev", "state"]) => state(app),
         ("POST", ["_dev", "sessions", id, "end"]) => server_end(app, id),
         ("POST", ["_dev", "sessions", id, "drop"]) => drop_session(app, id),
+        ("POST", ["_dev", "sessions", id, "delay"]) => delay_session(app, req, id),
         ("GET", ["_dev", "faults"]) => faults_reply(app.registry.faults()),
         ("POST", ["_dev", "faults"]) => set_faults(app, req),
         ("POST", ["_dev", "restart"]) => restart(req),
@@ -334,9 +336,13 @@ pub struct Faults {
     pub fail_500: bool,
     /// Answer 201 with a body that is not SDP.
     pub garbage: bool,
+    /// `delay_out_ms`: the session holds back every datagram it sends this
+    /// many ms (0: off), as `POST /_dev/sessions/<id>/delay` would.
+    pub delay_out_ms: u64,
 }
 
-/// Parse `fault=500|garbage` and `delay_ms=N` (other parameters are ignored).
+/// Parse `fault=500|garbage`, `delay_ms=N` and `delay_out_ms=N` (other
+/// parameters are ignored).
 pub fn parse_faults(query: &str) -> Result<Faults, String> {
     let mut faults = Faults::default();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
@@ -354,6 +360,10 @@ pub fn parse_faults(query: &str) -> Result<Faults, String> {
                     .filter(|ms| *ms <= MAX_DELAY_MS)
                     .ok_or_else(|| format!("delay_ms must be 0..={MAX_DELAY_MS}, got {value:?}"))?;
                 faults.delay = Some(Duration::from_millis(ms));
+            }
+            "delay_out_ms" => {
+                faults.delay_out_ms =
+                    parse_delay_ms(value).map_err(|e| format!("delay_out_{e}"))?;
             }
             _ => {}
         }
@@ -474,7 +484,8 @@ fn post_whip(app: &App, req: &Req) -> Reply {
     let Ok(offer) = std::str::from_utf8(&req.body) else {
         return Reply::text(400, "the offer is not UTF-8 text");
     };
-    let started = match session::start(&app.registry, offer, app.config.udp_ip) {
+    let started = match session::start(&app.registry, offer, app.config.udp_ip, faults.delay_out_ms)
+    {
         Ok(s) => s,
         Err(StartError::BadOffer(reason)) => return Reply::text(400, reason),
         Err(e @ StartError::Internal(_)) => {
@@ -528,6 +539,25 @@ fn drop_session(app: &App, id: &str) -> Reply {
         return Reply::text(404, "no such session");
     }
     Reply::text(200, "dropped")
+}
+
+/// `POST /_dev/sessions/<id>/delay?ms=N`: hold back every datagram the
+/// session sends from now on by N ms (0..=5000; 0: off).
+fn delay_session(app: &App, req: &Req, id: &str) -> Reply {
+    let Some(entry) = app.registry.get(id).filter(|e| !e.is_ended()) else {
+        return Reply::text(404, "no such session");
+    };
+    let ms = match delay::parse_delay_query(&req.query) {
+        Ok(ms) => ms,
+        Err(reason) => return Reply::text(400, reason),
+    };
+    let (done_tx, done_rx) = mpsc::channel();
+    if entry.send(Command::Delay { ms, done: done_tx }).is_err()
+        || done_rx.recv_timeout(END_WAIT).is_err()
+    {
+        return Reply::text(404, "no such session");
+    }
+    Reply::text(200, format!("delay {ms} ms"))
 }
 
 /// The media types `PATCH` takes, for `Accept-Patch`.
@@ -694,6 +724,69 @@ mod tests {
         assert!(parse_faults("delay_ms=60001").is_err());
         assert!(parse_faults("delay_ms=x").is_err());
         assert!(parse_faults("fault=nope").is_err());
+        assert_eq!(parse_faults("").expect("parses").delay_out_ms, 0);
+        let f = parse_faults("delay_out_ms=150&delay_ms=5").expect("parses");
+        assert_eq!(
+            (f.delay_out_ms, f.delay),
+            (150, Some(Duration::from_millis(5)))
+        );
+        assert_eq!(
+            parse_faults("delay_out_ms=5000")
+                .expect("parses")
+                .delay_out_ms,
+            5000
+        );
+        for bad in ["delay_out_ms=5001", "delay_out_ms=", "delay_out_ms=-3"] {
+            let e = parse_faults(bad).expect_err(bad);
+            assert!(e.starts_with("delay_out_ms must be"), "{e}");
+        }
+    }
+
+    #[test]
+    fn delay_route() {
+        use crate::state::SessionEntry;
+        let a = app(None);
+        assert_eq!(
+            route(&a, &req("POST", "/_dev/sessions/nope/delay?ms=10", &[], "")).status,
+            404
+        );
+        let (tx, rx) = mpsc::channel();
+        let e = Arc::new(SessionEntry::new(tx));
+        a.registry.insert(e.clone());
+        let url = format!("/_dev/sessions/{}/delay", e.id);
+        for bad in ["", "?ms=5001", "?ms=x", "?ms=1&foo=2"] {
+            let r = route(&a, &req("POST", &format!("{url}{bad}"), &[], ""));
+            assert_eq!(r.status, 400, "{bad}");
+        }
+        assert_eq!(route(&a, &req("GET", &url, &[], "")).status, 404);
+        // Nothing reached the session so far.
+        assert!(rx.try_recv().is_err());
+        let responder = thread::spawn(move || {
+            let mut seen = Vec::new();
+            for _ in 0..2 {
+                match rx.recv().expect("a command") {
+                    Command::Delay { ms, done } => {
+                        seen.push(ms);
+                        done.send(()).expect("done");
+                    }
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+            seen
+        });
+        let r = route(&a, &req("POST", &format!("{url}?ms=150"), &[], ""));
+        assert_eq!((r.status, r.body.as_slice()), (200, &b"delay 150 ms"[..]));
+        assert_eq!(
+            route(&a, &req("POST", &format!("{url}?ms=0"), &[], "")).status,
+            200
+        );
+        assert_eq!(responder.join().expect("responder"), [150, 0]);
+        // A session that no longer answers (its thread is gone): 404.
+        let r = route(&a, &req("POST", &format!("{url}?ms=1"), &[], ""));
+        assert_eq!(r.status, 404);
+        e.mark_ended(crate::state::EndedBy::Delete);
+        let r = route(&a, &req("POST", &format!("{url}?ms=1"), &[], ""));
+        assert_eq!(r.status, 404);
     }
 
     #[test]

@@ -5,10 +5,11 @@
 //! echoes the browser's audio and data-channel messages, resumes sessions
 //! by ICE restart (`PATCH`), plus test-only endpoints to inspect sessions
 //! (`GET /_dev/state`) and inject faults (`POST /whip?fault=…&delay_ms=…`,
-//! `POST /_dev/sessions/<id>/end|drop`, `POST /_dev/faults`,
+//! `POST /_dev/sessions/<id>/end|drop|delay`, `POST /_dev/faults`,
 //! `POST /_dev/restart`). See the README next to this crate's Cargo.toml.
 
 mod cli;
+mod delay;
 mod files;
 mod http;
 mod sdpfrag;

@@ -8,6 +8,8 @@
 //! or when it never connects. A lost transport (no traffic, ICE
 //! disconnected, `/_dev/sessions/<id>/drop`) only interrupts it: it waits
 //! out the grace period for an ICE restart (`PATCH`), then ends as expired.
+//! A latency switch (`/_dev/sessions/<id>/delay`) holds every outgoing
+//! datagram back (see [`crate::delay`]).
 
 use std::fmt;
 use std::io::ErrorKind;
@@ -26,6 +28,7 @@ use str0m::media::MediaData;
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig};
 
+use crate::delay::DelayQueue;
 use crate::sdpfrag::{patch_offer, sdp_attr};
 use crate::state::{
     Command, EndedBy, PatchOutcome, PatchRequest, Registry, SessionEntry, SessionState,
@@ -35,6 +38,12 @@ use crate::state::{
 /// "transport"): this also reaps sessions whose answer the client never got
 /// (`?fault=garbage`).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// With an outgoing delay, the connect timeout grows by this many times the
+/// delay: every handshake flight the server sends (ICE, DTLS, SCTP) is held
+/// back, and Chromium's retransmissions stretch it further (measured: ~6.7 s
+/// to connect with a 2000 ms delay).
+const CONNECT_TIMEOUT_PER_DELAY: u32 = 6;
 
 /// A connected session that receives no datagram at all for this long has
 /// lost its transport and becomes interrupted (Chromium sends audio at 50
@@ -97,11 +106,13 @@ fn one_line(text: &str) -> String {
 
 /// Accept an SDP offer: bind a UDP socket on `bind_ip`, build an ICE-lite
 /// `Rtc` with that socket as its host candidate, answer the offer, register
-/// the session and start its thread.
+/// the session and start its thread. Every datagram the session sends is
+/// held back `delay_out_ms` (0: none) until changed by [`Command::Delay`].
 pub fn start(
     registry: &Arc<Registry>,
     offer_sdp: &str,
     bind_ip: IpAddr,
+    delay_out_ms: u64,
 ) -> Result<Started, StartError> {
     let offer = SdpOffer::from_sdp_string(offer_sdp).map_err(|e| {
         StartError::BadOffer(format!("not an SDP offer: {}", one_line(&e.to_string())))
@@ -130,6 +141,7 @@ pub fn start(
 
     let (tx, rx) = mpsc::channel();
     let entry = Arc::new(SessionEntry::new(tx));
+    entry.update(|r| r.delay_ms = delay_out_ms);
     let session = Session {
         entry: entry.clone(),
         rtc,
@@ -144,6 +156,7 @@ pub fn start(
         grace: registry.grace,
         grace_deadline: None,
         dropped: false,
+        outgoing: DelayQueue::new(Duration::from_millis(delay_out_ms)),
         remote_offer: offer_sdp.to_string(),
     };
     let thread_entry = entry.clone();
@@ -188,6 +201,9 @@ struct Session {
     /// Black hole (`/_dev/sessions/<id>/drop`): every datagram in is
     /// ignored and nothing is sent, until an ICE restart.
     dropped: bool,
+    /// Outgoing datagrams held back by the latency switch
+    /// (`/_dev/sessions/<id>/delay`); empty and bypassed while it is 0.
+    outgoing: DelayQueue,
     /// The last offer accepted (an ICE-restart fragment is applied to it).
     remote_offer: String,
 }
@@ -232,7 +248,20 @@ impl Session {
                     }
                     Ok(Command::Drop { done }) => {
                         self.dropped = true;
+                        // Nothing is sent, not even what was held back.
+                        self.outgoing.clear();
                         self.interrupt(Instant::now(), "transport dropped (/_dev)");
+                        let _ = done.send(());
+                    }
+                    Ok(Command::Delay { ms, done }) => {
+                        self.outgoing.set_delay(Duration::from_millis(ms));
+                        self.entry.update(|r| r.delay_ms = ms);
+                        info!(
+                            "session {}: outgoing delay {} ms ({} datagrams queued keep theirs)",
+                            self.entry.id,
+                            self.outgoing.delay().as_millis(),
+                            self.outgoing.len()
+                        );
                         let _ = done.send(());
                     }
                     Ok(Command::Patch { request, reply }) => {
@@ -258,12 +287,22 @@ impl Session {
             };
 
             let now = Instant::now();
-            let wait = deadline.saturating_duration_since(now).min(MAX_WAIT);
-            if wait.is_zero() {
+            self.send_due(now);
+            if deadline <= now {
                 if let Err(e) = self.rtc.handle_input(Input::Timeout(now)) {
                     info!("session {}: rtc error on timeout: {e}", self.entry.id);
                     return EndedBy::Transport;
                 }
+                continue;
+            }
+            // Wake for str0m's timeout or the next held-back datagram
+            // (`send_due` left only later ones; zero only if time moved on).
+            let wake = self
+                .outgoing
+                .next_due()
+                .map_or(deadline, |d| d.min(deadline));
+            let wait = wake.saturating_duration_since(now).min(MAX_WAIT);
+            if wait.is_zero() {
                 continue;
             }
             if let Err(e) = self.receive(wait) {
@@ -290,11 +329,12 @@ impl Session {
                 return Some(EndedBy::Server);
             }
         }
+        let connect_timeout = CONNECT_TIMEOUT + self.outgoing.delay() * CONNECT_TIMEOUT_PER_DELAY;
         if self.connected_at.is_none()
-            && now.saturating_duration_since(self.created) >= CONNECT_TIMEOUT
+            && now.saturating_duration_since(self.created) >= connect_timeout
         {
             info!(
-                "session {}: not connected after {CONNECT_TIMEOUT:?}",
+                "session {}: not connected after {connect_timeout:?}",
                 self.entry.id
             );
             return Some(EndedBy::Transport);
@@ -431,16 +471,30 @@ impl Session {
             match self.rtc.poll_output() {
                 Ok(Output::Timeout(t)) => return Ok(t),
                 Ok(Output::Transmit(_)) if self.dropped => {}
-                Ok(Output::Transmit(t)) => {
-                    if let Err(e) = self.socket.send_to(&t.contents, t.destination) {
-                        // One lost datagram is no reason to end; a dead path
-                        // shows up as the idle timeout.
-                        debug!("session {}: send to {}: {e}", self.entry.id, t.destination);
-                    }
+                Ok(Output::Transmit(t)) if self.outgoing.holds() => {
+                    self.outgoing
+                        .push(Instant::now(), t.contents.into(), t.destination);
                 }
+                Ok(Output::Transmit(t)) => self.send(&t.contents, t.destination),
                 Ok(Output::Event(e)) => self.handle_event(e)?,
                 Err(e) => return Err(format!("rtc error: {e}")),
             }
+        }
+    }
+
+    /// Send one datagram now.
+    fn send(&self, contents: &[u8], destination: SocketAddr) {
+        if let Err(e) = self.socket.send_to(contents, destination) {
+            // One lost datagram is no reason to end; a dead path shows up as
+            // the idle timeout.
+            debug!("session {}: send to {destination}: {e}", self.entry.id);
+        }
+    }
+
+    /// Send the held-back datagrams that are due at `now`, oldest first.
+    fn send_due(&mut self, now: Instant) {
+        while let Some(held) = self.outgoing.pop_due(now) {
+            self.send(&held.contents, held.destination);
         }
     }
 
@@ -620,7 +674,7 @@ mod tests {
     fn drop_then_ice_restart_by_fragment_and_by_offer() {
         let registry = Arc::new(Registry::new(Duration::from_secs(30)));
         let offer = client_offer();
-        let started = start(&registry, &offer, IpAddr::V4(Ipv4Addr::LOCALHOST)).expect("starts");
+        let started = start(&registry, &offer, IpAddr::V4(Ipv4Addr::LOCALHOST), 0).expect("starts");
         let entry = started.entry.clone();
         let first_ufrag = sdp_attr(&started.answer_sdp, "ice-ufrag")
             .expect("ufrag")
@@ -631,6 +685,15 @@ mod tests {
             .nth(5)
             .expect("port")
             .to_string();
+
+        // A latency switch: shown in the report, kept through drop and restarts.
+        assert_eq!(entry.snapshot().delay_ms, 0);
+        let (tx, rx) = mpsc::channel();
+        entry
+            .send(Command::Delay { ms: 150, done: tx })
+            .expect("sent");
+        rx.recv_timeout(Duration::from_secs(3)).expect("delayed");
+        assert_eq!(entry.snapshot().delay_ms, 150);
 
         // Drop: interrupted, grace counting down from 30 s.
         let (tx, rx) = mpsc::channel();
@@ -701,6 +764,7 @@ mod tests {
         let third = sdp_attr(&answer_sdp, "ice-ufrag").expect("ufrag");
         assert!(third != server.ufrag && third != first_ufrag);
         assert_eq!(entry.snapshot().ice_restarts, 2);
+        assert_eq!(entry.snapshot().delay_ms, 150);
         assert!(patch(&entry, PatchRequest::Offer("nonsense".into())).is_err());
 
         let (tx, rx) = mpsc::channel();
@@ -715,10 +779,42 @@ mod tests {
     }
 
     #[test]
+    fn delay_at_creation() {
+        let registry = Arc::new(Registry::new(Duration::from_secs(30)));
+        let started = start(
+            &registry,
+            &client_offer(),
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            250,
+        )
+        .expect("starts");
+        assert_eq!(started.entry.snapshot().delay_ms, 250);
+        let (tx, rx) = mpsc::channel();
+        started
+            .entry
+            .send(Command::Delay { ms: 0, done: tx })
+            .expect("sent");
+        rx.recv_timeout(Duration::from_secs(3)).expect("changed");
+        assert_eq!(started.entry.snapshot().delay_ms, 0);
+        let (tx, rx) = mpsc::channel();
+        started
+            .entry
+            .send(Command::Delete { done: tx })
+            .expect("sent");
+        let _ = rx.recv_timeout(Duration::from_secs(3));
+        assert!(started.entry.is_ended());
+    }
+
+    #[test]
     fn grace_expires() {
         let registry = Arc::new(Registry::new(Duration::from_millis(200)));
-        let started =
-            start(&registry, &client_offer(), IpAddr::V4(Ipv4Addr::LOCALHOST)).expect("starts");
+        let started = start(
+            &registry,
+            &client_offer(),
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            0,
+        )
+        .expect("starts");
         let entry = started.entry;
         let (tx, rx) = mpsc::channel();
         entry.send(Command::Drop { done: tx }).expect("sent");

@@ -75,6 +75,9 @@ pub struct SessionReport {
     pub grace_remaining_ms: Option<u64>,
     /// ICE restarts done (successful `PATCH` with new credentials).
     pub ice_restarts: u64,
+    /// How long every outgoing datagram is held back (ms; 0: off), set by
+    /// `POST /_dev/sessions/<id>/delay` or `POST /whip?delay_out_ms=`.
+    pub delay_ms: u64,
     /// When the grace period of an interrupted session ends (the report
     /// shows what is left of it).
     #[serde(skip)]
@@ -123,6 +126,13 @@ pub enum Command {
     /// Black-hole the transport: ignore every datagram, send nothing; the
     /// session becomes interrupted.
     Drop {
+        /// Signalled once the session has acted on it.
+        done: Sender<()>,
+    },
+    /// Hold back every datagram sent from now on by `ms` (0: off).
+    Delay {
+        /// The delay in ms (0..=5000).
+        ms: u64,
         /// Signalled once the session has acted on it.
         done: Sender<()>,
     },
@@ -203,6 +213,7 @@ impl SessionEntry {
                 channel_open: false,
                 grace_remaining_ms: None,
                 ice_restarts: 0,
+                delay_ms: 0,
                 grace_deadline: None,
             }),
             control: Mutex::new(Some(control)),
@@ -387,6 +398,7 @@ mod tests {
         assert_eq!(s["rtpPacketsIn"], 0);
         assert_eq!(s["graceRemainingMs"], serde_json::Value::Null);
         assert_eq!(s["iceRestarts"], 0);
+        assert_eq!(s["delayMs"], 0);
         assert!(s.get("graceDeadline").is_none());
         assert_eq!(json["faults"]["refuseNew"], false);
         assert_eq!(json["faults"]["failPost"], 0);
