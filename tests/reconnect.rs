@@ -103,7 +103,9 @@ async fn fifty_messages_sent_during_an_outage_arrive_in_order_and_once() {
         l.send(obj(&[("seq", i.into())])).expect("send while interrupted buffers");
     }
     assert_eq!(get(&l.get_snapshot(), "queuedMessages").as_f64(), Some(50.0));
-    JsFuture::from(l.reconnect()).await.expect("reconnects");
+    // connect() during an outage is reconnect() (an app's Connect button must not hang).
+    JsFuture::from(l.connect()).await.expect("reconnects");
+    assert_eq!(snap(&l, "sessionId").as_deref(), Some(id.as_str()));
     let expected: Vec<String> =
         std::iter::once("before".to_string()).chain((0..50).map(|i| format!(r#"{{"seq":{i}}}"#))).collect();
     let mut got = Vec::new();

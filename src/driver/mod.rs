@@ -337,29 +337,11 @@ impl Link {
     }
 
     /// `connect()`: a promise that resolves when connected. While connecting, returns the
-    /// same promise; while connected, a resolved one.
+    /// same promise; while connected, a resolved one; during an outage (interrupted or
+    /// reconnecting) it is `reconnect()`.
     pub fn connect(&self) -> Promise {
-        if let Err(e) = self.check_usable() {
-            return Promise::reject(&js::js_error(&e));
-        }
-        {
-            let st = self.0.state.borrow();
-            match st.machine.status() {
-                Status::Connected => return Promise::resolve(&JsValue::UNDEFINED),
-                Status::Connecting => {
-                    if let Some(p) = &st.pending {
-                        return p.promise.clone();
-                    }
-                }
-                _ => {}
-            }
-        }
-        self.watch_page();
-        let Some(pending) = Pending::new() else { return Promise::resolve(&JsValue::UNDEFINED) };
-        let promise = pending.promise.clone();
-        self.0.state.borrow_mut().pending = Some(pending);
-        self.dispatch(Input::Connect);
-        promise
+        let recovering = matches!(self.0.state.borrow().machine.status(), Status::Interrupted | Status::Reconnecting);
+        self.begin(if recovering { Input::Reconnect } else { Input::Connect })
     }
 
     /// `reconnect()` (the reconnect button): brings the link back after an outage — an ICE
@@ -367,30 +349,36 @@ impl Link {
     /// connected, resolves at once; while connecting, returns `connect()`'s promise; while an
     /// attempt runs, returns the same promise.
     pub fn reconnect(&self) -> Promise {
+        self.begin(Input::Reconnect)
+    }
+
+    /// Starts `input` (`Connect` or `Reconnect`) and returns the promise that settles with its
+    /// outcome — or the promise already pending for the same outcome.
+    fn begin(&self, input: Input) -> Promise {
         if let Err(e) = self.check_usable() {
             return Promise::reject(&js::js_error(&e));
         }
         {
             let st = self.0.state.borrow();
-            match st.machine.status() {
+            let existing = match st.machine.status() {
                 Status::Connected => return Promise::resolve(&JsValue::UNDEFINED),
-                Status::Connecting => {
-                    if let Some(p) = &st.pending {
-                        return p.promise.clone();
-                    }
-                }
-                _ => {
-                    if let Some(p) = &st.reconnecting {
-                        return p.promise.clone();
-                    }
-                }
+                Status::Connecting => st.pending.as_ref(),
+                Status::Interrupted | Status::Reconnecting => st.reconnecting.as_ref(),
+                _ => None,
+            };
+            if let Some(p) = existing {
+                return p.promise.clone();
             }
         }
         self.watch_page();
         let Some(pending) = Pending::new() else { return Promise::resolve(&JsValue::UNDEFINED) };
         let promise = pending.promise.clone();
-        self.0.state.borrow_mut().reconnecting = Some(pending);
-        self.dispatch(Input::Reconnect);
+        {
+            let mut st = self.0.state.borrow_mut();
+            let slot = if input == Input::Connect { &mut st.pending } else { &mut st.reconnecting };
+            *slot = Some(pending);
+        }
+        self.dispatch(input);
         promise
     }
 
