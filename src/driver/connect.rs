@@ -62,12 +62,7 @@ impl Link {
                 None
             }
         };
-        let weak = self.weak();
-        let meter = Interval::new(METER_INTERVAL_MS, move || {
-            if let Some(link) = Link::from_weak(&weak) {
-                link.on_meter_tick();
-            }
-        });
+        let meter = self.every(METER_INTERVAL_MS, Link::on_meter_tick);
         {
             let mut st = self.0.state.borrow_mut();
             st.res.mic = Some(mic);

@@ -84,22 +84,12 @@ impl Link {
                 }
             }
             ControlEffect::ArmHeartbeat { ms } => {
-                let weak = self.weak();
-                let t = Timeout::new(ms, move || {
-                    if let Some(link) = Link::from_weak(&weak) {
-                        link.control(ControlInput::HeartbeatDue);
-                    }
-                });
+                let t = self.after(ms, |link| link.control(ControlInput::HeartbeatDue));
                 let old = self.0.state.borrow_mut().control.as_mut().and_then(|c| c.heartbeat.replace(t));
                 drop(old);
             }
             ControlEffect::ArmRetry { ms } => {
-                let weak = self.weak();
-                let t = Timeout::new(ms, move || {
-                    if let Some(link) = Link::from_weak(&weak) {
-                        link.control(ControlInput::RetryDue);
-                    }
-                });
+                let t = self.after(ms, |link| link.control(ControlInput::RetryDue));
                 let old = self.0.state.borrow_mut().control.as_mut().and_then(|c| c.retry.replace(t));
                 drop(old);
             }

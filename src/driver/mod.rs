@@ -236,12 +236,7 @@ impl Link {
                 wasm_bindgen_futures::spawn_local(async move { link.run_ice_restart(attempt, seq, session).await });
             }
             Effect::ArmRetryTimer { ms } => {
-                let weak = self.weak();
-                let timer = Timeout::new(ms, move || {
-                    if let Some(link) = Link::from_weak(&weak) {
-                        link.dispatch(Input::RetryDue);
-                    }
-                });
+                let timer = self.after(ms, |link| link.dispatch(Input::RetryDue));
                 let old = self.0.state.borrow_mut().retry_timer.replace(timer);
                 drop(old);
             }
@@ -250,12 +245,7 @@ impl Link {
                 drop(old);
             }
             Effect::StartTicker => {
-                let weak = self.weak();
-                let ticker = Interval::new(500, move || {
-                    if let Some(link) = Link::from_weak(&weak) {
-                        link.dispatch(Input::Tick);
-                    }
-                });
+                let ticker = self.every(500, |link| link.dispatch(Input::Tick));
                 let old = self.0.state.borrow_mut().ticker.replace(ticker);
                 drop(old);
             }
@@ -278,12 +268,7 @@ impl Link {
                 }
             }
             Effect::ArmVisibilityTimer { ms } => {
-                let weak = self.weak();
-                let timer = Timeout::new(ms, move || {
-                    if let Some(link) = Link::from_weak(&weak) {
-                        link.dispatch(Input::VisibilityGraceElapsed);
-                    }
-                });
+                let timer = self.after(ms, |link| link.dispatch(Input::VisibilityGraceElapsed));
                 self.0.state.borrow_mut().visibility_timer = Some(timer);
             }
             Effect::CancelVisibilityTimer => {
@@ -308,14 +293,30 @@ impl Link {
         }
     }
 
+    /// A timer that calls `f` with this link after `ms`, unless the link is gone or the timer
+    /// is dropped first (dropping cancels it).
+    pub(super) fn after(&self, ms: u32, f: impl FnOnce(&Link) + 'static) -> Timeout {
+        let weak = self.weak();
+        Timeout::new(ms, move || {
+            if let Some(link) = Link::from_weak(&weak) {
+                f(&link);
+            }
+        })
+    }
+
+    /// An interval that calls `f` with this link every `ms` until dropped.
+    pub(super) fn every(&self, ms: u32, f: impl Fn(&Link) + 'static) -> Interval {
+        let weak = self.weak();
+        Interval::new(ms, move || {
+            if let Some(link) = Link::from_weak(&weak) {
+                f(&link);
+            }
+        })
+    }
+
     /// Arms `connectTimeoutMs` for the connect sequence or ICE restart of `attempt`.
     fn arm_attempt_timer(&self, attempt: u32, timeout_ms: u32) {
-        let weak = self.weak();
-        let timer = Timeout::new(timeout_ms, move || {
-            if let Some(link) = Link::from_weak(&weak) {
-                link.dispatch(Input::ConnectTimeout { attempt });
-            }
-        });
+        let timer = self.after(timeout_ms, move |link| link.dispatch(Input::ConnectTimeout { attempt }));
         let old = self.0.state.borrow_mut().res.connect_timer.replace(timer);
         drop(old);
     }
