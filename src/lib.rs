@@ -10,6 +10,8 @@
 //!   teardown, applying the core's effects in order.
 //! - [`api`]: the `#[wasm_bindgen]` class `VoiceLink`, JS option parsing and JS errors.
 
+#![warn(missing_docs)]
+
 pub mod core;
 
 #[cfg(target_arch = "wasm32")]

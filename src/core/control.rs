@@ -51,19 +51,38 @@ pub enum ControlState {
 #[derive(Clone, Debug, PartialEq)]
 pub enum ControlInput {
     /// The media session exists (or changed): open and announce it.
-    Start { session_id: Option<String> },
+    Start {
+        /// The media session id to announce (`null` when the server gave none).
+        session_id: Option<String>,
+    },
     /// The socket of `generation` opened.
-    Opened { generation: u32 },
+    Opened {
+        /// The socket it concerns (one number per opened socket).
+        generation: u32,
+    },
     /// A text message arrived on the socket of `generation`.
-    Message { generation: u32, text: String },
+    Message {
+        /// The socket it concerns (one number per opened socket).
+        generation: u32,
+        /// The message text.
+        text: String,
+    },
     /// The socket of `generation` closed with `code`.
-    Closed { generation: u32, code: u16 },
+    Closed {
+        /// The socket it concerns (one number per opened socket).
+        generation: u32,
+        /// The close code (RFC 6455 §7.4).
+        code: u16,
+    },
     /// The heartbeat timer fired.
     HeartbeatDue,
     /// The reconnect timer fired.
     RetryDue,
     /// The app sends a message.
-    Send { text: String },
+    Send {
+        /// The message text.
+        text: String,
+    },
     /// The link ended: close normally.
     Stop,
 }
@@ -72,15 +91,27 @@ pub enum ControlInput {
 #[derive(Clone, Debug, PartialEq)]
 pub enum ControlEffect {
     /// Open a socket to the URL, tagged `generation`.
-    Open { generation: u32 },
+    Open {
+        /// The socket it concerns (one number per opened socket).
+        generation: u32,
+    },
     /// Send text on the open socket.
     Send(String),
     /// Close the socket with `code` (and drop its listeners).
-    Close { code: u16 },
+    Close {
+        /// The close code (RFC 6455 §7.4).
+        code: u16,
+    },
     /// Arm the heartbeat timer (replacing one that is armed).
-    ArmHeartbeat { ms: u32 },
+    ArmHeartbeat {
+        /// Milliseconds.
+        ms: u32,
+    },
     /// Arm the reconnect timer.
-    ArmRetry { ms: u32 },
+    ArmRetry {
+        /// Milliseconds.
+        ms: u32,
+    },
     /// Cancel both timers.
     CancelTimers,
     /// Hand an incoming message to the app (`on("control", …)`).

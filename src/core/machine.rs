@@ -112,25 +112,65 @@ pub enum Input {
     /// The app called `connect()`.
     Connect,
     /// The connect sequence of `attempt` reached `phase`.
-    Phase { attempt: u32, phase: ConnectPhase },
+    Phase {
+        /// The connection (one per peer connection) this belongs to.
+        attempt: u32,
+        /// The phase reached.
+        phase: ConnectPhase,
+    },
     /// The WHIP endpoint created a session for `attempt`.
-    SessionCreated { attempt: u32, session: Session },
+    SessionCreated {
+        /// The connection (one per peer connection) this belongs to.
+        attempt: u32,
+        /// The WHIP session.
+        session: Session,
+    },
     /// The peer connection of `attempt` changed `connectionState`.
-    PeerState { attempt: u32, state: PeerState },
+    PeerState {
+        /// The connection (one per peer connection) this belongs to.
+        attempt: u32,
+        /// The new state.
+        state: PeerState,
+    },
     /// The peer connection of `attempt` changed `iceConnectionState`.
-    IceState { attempt: u32, state: PeerState },
+    IceState {
+        /// The connection (one per peer connection) this belongs to.
+        attempt: u32,
+        /// The new state.
+        state: PeerState,
+    },
     /// The data channel of `attempt` opened.
-    ChannelOpen { attempt: u32 },
+    ChannelOpen {
+        /// The connection (one per peer connection) this belongs to.
+        attempt: u32,
+    },
     /// The data channel of `attempt` closed.
-    ChannelClosed { attempt: u32 },
+    ChannelClosed {
+        /// The connection (one per peer connection) this belongs to.
+        attempt: u32,
+    },
     /// `connectTimeoutMs` elapsed for `attempt`.
-    ConnectTimeout { attempt: u32 },
+    ConnectTimeout {
+        /// The connection (one per peer connection) this belongs to.
+        attempt: u32,
+    },
     /// A step of `attempt` failed.
-    Failed { attempt: u32, error: LinkError },
+    Failed {
+        /// The connection (one per peer connection) this belongs to.
+        attempt: u32,
+        /// What went wrong.
+        error: LinkError,
+    },
     /// The app (or the library on its behalf) ends the link.
-    Disconnect { reason: EndReason },
+    Disconnect {
+        /// Why the link ends.
+        reason: EndReason,
+    },
     /// The server said the session is over (`{"type":"session.ended"}` on the data channel).
-    ServerEnded { attempt: u32 },
+    ServerEnded {
+        /// The connection (one per peer connection) this belongs to.
+        attempt: u32,
+    },
     /// `document.visibilityState` became `hidden`.
     PageHidden,
     /// `document.visibilityState` became `visible`.
@@ -140,22 +180,50 @@ pub enum Input {
     /// `pagehide` or `freeze`: the page is going away or being frozen.
     PageHide,
     /// The browser's autoplay policy blocked remote audio of `attempt`.
-    AudioBlocked { attempt: u32 },
+    AudioBlocked {
+        /// The connection (one per peer connection) this belongs to.
+        attempt: u32,
+    },
     /// Remote audio of `attempt` is playing (again).
-    AudioPlaying { attempt: u32 },
+    AudioPlaying {
+        /// The connection (one per peer connection) this belongs to.
+        attempt: u32,
+    },
     /// Teardown steps that threw (their names); the others ran.
-    TeardownFailed { steps: Vec<&'static str> },
+    TeardownFailed {
+        /// Names of the steps that threw.
+        steps: Vec<&'static str>,
+    },
     /// Total bytes received on the transport of `attempt` (`RTCTransportStats.bytesReceived`).
-    TransportSample { attempt: u32, bytes_received: f64 },
+    TransportSample {
+        /// The connection (one per peer connection) this belongs to.
+        attempt: u32,
+        /// Cumulative bytes received (`RTCTransportStats.bytesReceived`).
+        bytes_received: f64,
+    },
     /// The app called `reconnect()` (the reconnect button).
     Reconnect,
     /// The backoff wait armed by [`Effect::ArmRetryTimer`] elapsed.
     RetryDue,
     /// The ICE restart `seq` of `attempt` was answered and applied; media should flow again.
-    RestartAnswered { attempt: u32, seq: u32 },
+    RestartAnswered {
+        /// The connection (one per peer connection) this belongs to.
+        attempt: u32,
+        /// The ICE restart it concerns (one number per restart).
+        seq: u32,
+    },
     /// The ICE restart `seq` of `attempt` failed; `session_gone`: the server no longer knows the
     /// session (404), so only a fresh session can help.
-    RestartFailed { attempt: u32, seq: u32, error: LinkError, session_gone: bool },
+    RestartFailed {
+        /// The connection (one per peer connection) this belongs to.
+        attempt: u32,
+        /// The ICE restart it concerns (one number per restart).
+        seq: u32,
+        /// What went wrong.
+        error: LinkError,
+        /// `true` when the server no longer knows the session (404/410).
+        session_gone: bool,
+    },
     /// The 500 ms ticker armed by [`Effect::StartTicker`]: refreshes countdowns.
     Tick,
 }
@@ -165,11 +233,21 @@ pub enum Input {
 pub enum Effect {
     /// Run the connect sequence for `attempt`, and arm a timer that feeds
     /// [`Input::ConnectTimeout`] after `timeout_ms`.
-    StartConnect { attempt: u32, timeout_ms: u32 },
+    StartConnect {
+        /// The connection (one per peer connection) this belongs to.
+        attempt: u32,
+        /// Milliseconds before giving up.
+        timeout_ms: u32,
+    },
     /// Release every resource (mic first). `delete_session`: the WHIP session to `DELETE`;
     /// `page_exit`: the page is going away — no fade (timers may never fire), `DELETE` with
     /// `keepalive`.
-    Teardown { delete_session: Option<Session>, page_exit: bool },
+    Teardown {
+        /// The WHIP session to `DELETE` afterwards, if any.
+        delete_session: Option<Session>,
+        /// `true` when the page is going away: no fade, `keepalive` DELETE.
+        page_exit: bool,
+    },
     /// A session was created for an attempt that is no longer current: `DELETE` it so the
     /// server does not keep an orphan.
     DeleteOrphan(Session),
@@ -180,14 +258,29 @@ pub enum Effect {
     /// The snapshot changed: tell subscribers.
     Notify,
     /// Feed [`Input::VisibilityGraceElapsed`] after `ms` unless cancelled.
-    ArmVisibilityTimer { ms: u32 },
+    ArmVisibilityTimer {
+        /// Milliseconds.
+        ms: u32,
+    },
     /// Cancel the visibility timer, if armed.
     CancelVisibilityTimer,
     /// ICE-restart the peer connection of `attempt` on its WHIP session (`PATCH`), then feed
     /// [`Input::RestartAnswered`] or [`Input::RestartFailed`] with `seq`; give up after `timeout_ms`.
-    IceRestart { attempt: u32, seq: u32, session: Session, timeout_ms: u32 },
+    IceRestart {
+        /// The connection (one per peer connection) this belongs to.
+        attempt: u32,
+        /// The ICE restart it concerns (one number per restart).
+        seq: u32,
+        /// The WHIP session.
+        session: Session,
+        /// Milliseconds before giving up.
+        timeout_ms: u32,
+    },
     /// Feed [`Input::RetryDue`] after `ms` (replaces an armed one).
-    ArmRetryTimer { ms: u32 },
+    ArmRetryTimer {
+        /// Milliseconds.
+        ms: u32,
+    },
     /// Cancel the retry timer, if armed.
     CancelRetryTimer,
     /// Feed [`Input::Tick`] every 500 ms until [`Effect::StopTicker`].
