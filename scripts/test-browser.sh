@@ -12,7 +12,7 @@ step "wasm tests in headless Chromium" \
   env CHROMEDRIVER=/usr/bin/chromedriver \
       CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
       WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-120}" \
-      cargo test --target wasm32-unknown-unknown --tests -p voicelink \
+      cargo test --target wasm32-unknown-unknown --tests --no-fail-fast -p voicelink \
   || rc=1
 
 step "e2e tests (playwright-core)" node --test tests/e2e/*.test.mjs || rc=1
