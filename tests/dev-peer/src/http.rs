@@ -1,8 +1,11 @@
-//! The HTTP front: WHIP endpoints, the `/_dev/*` test endpoints, static files.
+//! The HTTP front: WHIP endpoints, the control WebSocket (`/control`), the
+//! `/_dev/*` test endpoints, static files.
 //!
 //! Each request is handled on its own thread, so a `?delay_ms=` answer does
-//! not hold up the others. Routing and handlers work on a plain [`Req`] and
-//! return a plain [`Reply`]; only [`run`] and [`handle`] touch tiny_http.
+//! not hold up the others, and a control WebSocket lives on the thread of
+//! its upgrade request. Routing and handlers work on a plain [`Req`] and
+//! return a plain [`Reply`]; only [`run`], [`handle`] and
+//! [`crate::control::serve`] touch tiny_http.
 
 use std::io::Read;
 use std::net::IpAddr;
@@ -15,6 +18,7 @@ use std::time::{Duration, Instant};
 use log::{info, warn};
 use tiny_http::{Header, Method, Response, Server, StatusCode};
 
+use crate::control;
 use crate::delay::{self, parse_delay_ms};
 use crate::files::{self, Served};
 use crate::sdpfrag::{self, IfMatch, SDPFRAG_TYPE};
@@ -63,6 +67,8 @@ pub struct App {
     pub registry: Arc<Registry>,
     /// Settings.
     pub config: Config,
+    /// The control WebSocket connections.
+    pub control: control::Hub,
     /// Where `POST /_dev/restart` asks [`run`] to stop.
     pub restart: mpsc::Sender<Restart>,
 }
@@ -217,6 +223,14 @@ fn handle(app: &App, mut request: tiny_http::Request) {
         body: Vec::new(),
     };
 
+    if req.method == "GET" && req.path == "/control" {
+        if let Ok(accept) = control::handshake(&req) {
+            // Runs the connection until it ends (a bad upgrade is answered by `route`).
+            info!("{}", control::serve(&app.control, request, &accept));
+            return;
+        }
+    }
+
     let reply = if req.method == "POST" || req.method == "PATCH" {
         let mut reader = request.as_reader().take(MAX_BODY + 1);
         match reader.read_to_end(&mut req.body) {
@@ -264,7 +278,10 @@ fn handle(app: &App, mut request: tiny_http::Request) {
         req.query,
         started.elapsed().as_millis()
     );
-    if req.path.starts_with("/_dev/state") || req.path.starts_with("/_dev/health") {
+    if req.path.starts_with("/_dev/state")
+        || req.path.starts_with("/_dev/health")
+        || req.path == "/_dev/control"
+    {
         log::debug!("{line}");
     } else {
         info!("{line}");
@@ -301,6 +318,12 @@ pub fn route(app: &App, req: &Req) -> Reply {
         ("GET", ["_dev", "faults"]) => faults_reply(app.registry.faults()),
         ("POST", ["_dev", "faults"]) => set_faults(app, req),
         ("POST", ["_dev", "restart"]) => restart(req),
+        ("GET", ["control"]) => match control::handshake(req) {
+            Err(reply) => reply,
+            Ok(_) => Reply::text(500, "the upgrade was not taken over"),
+        },
+        ("GET", ["_dev", "control"]) => control::report(&app.control),
+        ("POST", ["_dev", "control", action]) => control::switch(&app.control, req, action),
         ("GET" | "HEAD", ["pkg", ..]) => match &app.config.pkg {
             Some(dir) => static_file(dir, req.path.trim_start_matches("/pkg")),
             None => not_found(),
@@ -689,6 +712,7 @@ mod tests {
                 pkg: None,
                 udp_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             },
+            control: control::Hub::new(),
             restart: mpsc::channel().0,
         }
     }

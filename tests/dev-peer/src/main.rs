@@ -6,9 +6,12 @@
 //! by ICE restart (`PATCH`), plus test-only endpoints to inspect sessions
 //! (`GET /_dev/state`) and inject faults (`POST /whip?fault=…&delay_ms=…`,
 //! `POST /_dev/sessions/<id>/end|drop|delay`, `POST /_dev/faults`,
-//! `POST /_dev/restart`). See the README next to this crate's Cargo.toml.
+//! `POST /_dev/restart`), and serves the control WebSocket (`GET /control`,
+//! inspected at `GET /_dev/control`, driven by `POST /_dev/control/…`).
+//! See the README next to this crate's Cargo.toml.
 
 mod cli;
+mod control;
 mod delay;
 mod files;
 mod http;
@@ -146,6 +149,7 @@ fn main() -> ExitCode {
             pkg: args.pkg.clone(),
             udp_ip: session::udp_bind_ip(ip),
         },
+        control: control::Hub::new(),
         restart: restart_tx,
     });
 
