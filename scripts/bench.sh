@@ -9,6 +9,12 @@ t_all=$SECONDS
 step "setup" scripts/setup.sh
 step "build dev peer (release)" build_peer
 step "build package (pkg/)" build_pkg
+# The size bench compares with other libraries from npm: install them here, outside the
+# loopback-only namespace the benches run in (it cannot reach the registry).
+if [ $# -eq 0 ] || printf '%s\n' "$@" | grep -qx size; then
+  step "install the libraries the size bench compares with" \
+    node -e 'import("./bench/size.bench.mjs").then((m) => m.ensurePeers())'
+fi
 step "benchmarks (loopback namespace, dev peer on $TEST_PEER_URL)" \
   timeout --kill-after=30s "${BENCH_TIMEOUT:-30m}" scripts/netns.sh scripts/with-peer.sh "$TEST_PEER_PORT" target/dev-peer-bench.log \
   node bench/run.mjs "$@"
