@@ -795,16 +795,7 @@ mod tests {
         let h = hub.clone();
         let serving = std::thread::spawn(move || {
             let request = server.recv().expect("a request");
-            let headers = request
-                .headers()
-                .iter()
-                .map(|h| {
-                    (
-                        h.field.as_str().as_str().to_string(),
-                        h.value.as_str().to_string(),
-                    )
-                })
-                .collect();
+            let headers = crate::http::header_pairs(&request);
             let req = Req {
                 method: "GET".into(),
                 path: "/control".into(),

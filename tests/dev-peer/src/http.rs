@@ -205,16 +205,7 @@ fn handle(app: &App, mut request: tiny_http::Request) {
         Some((p, q)) => (p.to_string(), q.to_string()),
         None => (request.url().to_string(), String::new()),
     };
-    let headers = request
-        .headers()
-        .iter()
-        .map(|h| {
-            (
-                h.field.as_str().as_str().to_string(),
-                h.value.as_str().to_string(),
-            )
-        })
-        .collect();
+    let headers = header_pairs(&request);
     let mut req = Req {
         method,
         path,
@@ -1025,4 +1016,13 @@ mod tests {
         let drop_url = format!("/_dev/sessions/{}/drop", e.id);
         assert_eq!(route(&a, &req("POST", &drop_url, &[], "")).status, 404);
     }
+}
+
+/// The request's headers as (name, value) pairs.
+pub(crate) fn header_pairs(request: &tiny_http::Request) -> Vec<(String, String)> {
+    request
+        .headers()
+        .iter()
+        .map(|h| (h.field.as_str().as_str().to_string(), h.value.as_str().to_string()))
+        .collect()
 }
