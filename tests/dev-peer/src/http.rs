@@ -689,6 +689,15 @@ fn state(app: &App) -> Reply {
     }
 }
 
+/// The request's headers as (name, value) pairs.
+pub(crate) fn header_pairs(request: &tiny_http::Request) -> Vec<(String, String)> {
+    request
+        .headers()
+        .iter()
+        .map(|h| (h.field.as_str().as_str().to_string(), h.value.as_str().to_string()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1016,13 +1025,4 @@ mod tests {
         let drop_url = format!("/_dev/sessions/{}/drop", e.id);
         assert_eq!(route(&a, &req("POST", &drop_url, &[], "")).status, 404);
     }
-}
-
-/// The request's headers as (name, value) pairs.
-pub(crate) fn header_pairs(request: &tiny_http::Request) -> Vec<(String, String)> {
-    request
-        .headers()
-        .iter()
-        .map(|h| (h.field.as_str().as_str().to_string(), h.value.as_str().to_string()))
-        .collect()
 }
