@@ -142,61 +142,39 @@ impl Link {
     /// Attaches the peer connection listeners; each is owned by the `Peer` and removed when it
     /// is closed or dropped.
     fn wire_peer(&self, peer: &mut Peer, attempt: u32) {
-        let weak = self.weak();
         let pc = peer.connection().clone();
-        peer.on("connectionstatechange", move |_| {
-            if let Some(link) = Link::from_weak(&weak) {
-                link.dispatch(Input::PeerState { attempt, state: peer::map_state(pc.connection_state()) });
-            }
-        });
-        let weak = self.weak();
+        peer.on("connectionstatechange", self.listener(move |link, _| {
+            link.dispatch(Input::PeerState { attempt, state: peer::map_state(pc.connection_state()) });
+        }));
         let pc = peer.connection().clone();
-        peer.on("iceconnectionstatechange", move |_| {
-            if let Some(link) = Link::from_weak(&weak) {
-                link.dispatch(Input::IceState { attempt, state: peer::map_ice_state(pc.ice_connection_state()) });
-            }
-        });
-        let weak = self.weak();
-        peer.on("track", move |ev| {
-            if let Some(link) = Link::from_weak(&weak) {
-                link.on_remote_track(attempt, ev);
-            }
-        });
+        peer.on("iceconnectionstatechange", self.listener(move |link, _| {
+            link.dispatch(Input::IceState { attempt, state: peer::map_ice_state(pc.ice_connection_state()) });
+        }));
+        peer.on("track", self.listener(move |link, ev| {
+            link.on_remote_track(attempt, ev);
+        }));
     }
 
     /// Attaches the data channel listeners; each is owned by the `Channel` and removed when it
     /// is closed or dropped.
     pub(super) fn wire_channel(&self, channel: &mut Channel, attempt: u32) {
         channel.set_low_threshold(LOW_WATER_BYTES);
-        let weak = self.weak();
-        channel.on("bufferedamountlow", move |_| {
-            if let Some(link) = Link::from_weak(&weak) {
-                link.flush_outbox();
+        channel.on("bufferedamountlow", self.listener(move |link, _| {
+            link.flush_outbox();
+        }));
+        channel.on("open", self.listener(move |link, _| {
+            link.dispatch(Input::ChannelOpen { attempt });
+        }));
+        channel.on("close", self.listener(move |link, _| {
+            link.dispatch(Input::ChannelClosed { attempt });
+        }));
+        channel.on("message", self.listener(move |link, ev| {
+            let Some(msg) = ev.dyn_ref::<MessageEvent>().filter(|_| link.is_current(attempt)) else { return };
+            let value = link.emit_message(msg.data());
+            if is_session_ended(&value) {
+                link.dispatch(Input::ServerEnded { attempt });
             }
-        });
-        let weak = self.weak();
-        channel.on("open", move |_| {
-            if let Some(link) = Link::from_weak(&weak) {
-                link.dispatch(Input::ChannelOpen { attempt });
-            }
-        });
-        let weak = self.weak();
-        channel.on("close", move |_| {
-            if let Some(link) = Link::from_weak(&weak) {
-                link.dispatch(Input::ChannelClosed { attempt });
-            }
-        });
-        let weak = self.weak();
-        channel.on("message", move |ev| {
-            if let (Some(link), Some(msg)) = (Link::from_weak(&weak), ev.dyn_ref::<MessageEvent>()) {
-                if link.is_current(attempt) {
-                    let value = link.emit_message(msg.data());
-                    if is_session_ended(&value) {
-                        link.dispatch(Input::ServerEnded { attempt });
-                    }
-                }
-            }
-        });
+        }));
     }
 
     /// Plays a remote audio track. A second `track` event for the stream already playing

@@ -136,26 +136,18 @@ impl Link {
                 return;
             }
         };
-        let weak = self.weak();
-        socket.on("open", move |_| {
-            if let Some(link) = Link::from_weak(&weak) {
-                link.control(ControlInput::Opened { generation });
-            }
-        });
-        let weak = self.weak();
-        socket.on("message", move |ev| {
-            let text = ev.dyn_ref::<MessageEvent>().and_then(|m| m.data().as_string());
-            if let (Some(link), Some(text)) = (Link::from_weak(&weak), text) {
+        socket.on("open", self.listener(move |link, _| {
+            link.control(ControlInput::Opened { generation });
+        }));
+        socket.on("message", self.listener(move |link, ev| {
+            if let Some(text) = ev.dyn_ref::<MessageEvent>().and_then(|m| m.data().as_string()) {
                 link.control(ControlInput::Message { generation, text });
             }
-        });
-        let weak = self.weak();
-        socket.on("close", move |ev| {
+        }));
+        socket.on("close", self.listener(move |link, ev| {
             let code = ev.dyn_ref::<CloseEvent>().map(|c| c.code()).unwrap_or(1006);
-            if let Some(link) = Link::from_weak(&weak) {
-                link.control(ControlInput::Closed { generation, code });
-            }
-        });
+            link.control(ControlInput::Closed { generation, code });
+        }));
         let old = self.0.state.borrow_mut().control.as_mut().and_then(|c| c.socket.replace(socket));
         drop(old);
     }

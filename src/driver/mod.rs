@@ -304,6 +304,17 @@ impl Link {
         })
     }
 
+    /// An event listener body that calls `f` with this link and the event, unless the link is
+    /// gone (listeners hold only a weak handle, so they never keep a link alive).
+    pub(super) fn listener(&self, f: impl Fn(&Link, &web_sys::Event) + 'static) -> impl FnMut(&web_sys::Event) + 'static {
+        let weak = self.weak();
+        move |ev| {
+            if let Some(link) = Link::from_weak(&weak) {
+                f(&link, ev);
+            }
+        }
+    }
+
     /// An interval that calls `f` with this link every `ms` until dropped.
     pub(super) fn every(&self, ms: u32, f: impl Fn(&Link) + 'static) -> Interval {
         let weak = self.weak();
