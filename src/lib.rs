@@ -11,6 +11,9 @@
 //! - [`api`]: the `#[wasm_bindgen]` class `VoiceLink`, JS option parsing and JS errors.
 
 #![warn(missing_docs)]
+// `clamp` asserts `min <= max` with a Debug-formatted panic message, which pulls Rust's float
+// formatting (~10 kB) into the wasm; the code writes `.max(lo).min(hi)` instead (issue 6).
+#![allow(clippy::manual_clamp)]
 
 pub mod core;
 
@@ -20,3 +23,8 @@ pub mod api;
 pub mod driver;
 #[cfg(target_arch = "wasm32")]
 pub mod platform;
+
+/// The heap allocator of the wasm build (single-threaded wasm: no atomics).
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

@@ -160,6 +160,11 @@ async fn invalid_options_throw_invalid_option_before_touching_anything() {
         ("channelCount", obj(&[("url", url.clone()), ("audio", obj(&[("channelCount", 6.into())]))])),
         ("iceServers", obj(&[("url", url.clone()), ("iceServers", js_sys::Array::of1(&obj(&[("urls", "http://x".into())])).into())])),
         ("object", JsValue::from_str("http://127.0.0.1/whip")),
+        ("options.fadeOutMs must be a number, got string", obj(&[("url", url.clone()), ("fadeOutMs", "20".into())])),
+        ("options.audio.echo is not an option", obj(&[("url", url.clone()), ("audio", obj(&[("echo", true.into())]))])),
+        ("options.control.url", obj(&[("url", url.clone()), ("control", obj(&[("heartbeatMs", 1000.into())]))])),
+        ("options.qualityRttMs", obj(&[("url", url.clone()), ("qualityRttMs", js_sys::Array::of2(&100.into(), &50.into()).into())])),
+        ("options.iceServers[0] must be an object", obj(&[("url", url.clone()), ("iceServers", js_sys::Array::of1(&"stun:x".into()).into())])),
     ];
     for (field, options) in cases {
         let err = VoiceLink::new(options).err().unwrap_or_else(|| panic!("{field}: must throw"));
@@ -169,6 +174,57 @@ async fn invalid_options_throw_invalid_option_before_touching_anything() {
     }
     assert_eq!(gum_calls(), calls, "no microphone asked for bad options");
     assert_eq!(peer_connection_count(), pcs, "no peer connection for bad options");
+}
+
+/// The field names `js/types.d.ts` (generated from the Rust types by ts-rs) declares for the
+/// object type `name`.
+fn declared_fields(name: &str) -> Vec<String> {
+    let types = include_str!("../js/types.d.ts");
+    let start = types.find(&format!("export type {name} = {{")).unwrap_or_else(|| panic!("{name} is not in js/types.d.ts"));
+    let body = &types[start..];
+    let end = body[1..].find("\nexport ").map_or(body.len(), |i| i + 1);
+    let mut fields: Vec<String> = body[..end]
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let name: String = line.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+            let rest = &line[name.len()..];
+            (!name.is_empty() && (rest.starts_with(": ") || rest.starts_with("?: "))).then_some(name)
+        })
+        .collect();
+    fields.sort();
+    fields
+}
+
+/// The keys of a JS object, read into a Rust map with serde-wasm-bindgen.
+fn keys_of(value: &JsValue) -> Vec<String> {
+    let map: std::collections::BTreeMap<String, serde::de::IgnoredAny> =
+        serde_wasm_bindgen::from_value(value.clone()).expect("a plain object");
+    map.into_keys().collect()
+}
+
+#[wasm_bindgen_test]
+async fn snapshot_has_exactly_the_fields_of_the_generated_typescript_types() {
+    install_spies();
+    let control = obj(&[("url", format!("{}/control", PEER.replace("http", "ws")).into())]);
+    let l = link(&[("control", control)], "");
+    assert_eq!(keys_of(&l.get_snapshot()), declared_fields("VoiceLinkSnapshot"), "idle snapshot");
+    JsFuture::from(l.connect()).await.expect("connect resolves");
+    assert!(eventually(5_000, || !get(&l.get_snapshot(), "connectTimings").is_null()).await);
+    let snap = l.get_snapshot();
+    assert_eq!(keys_of(&snap), declared_fields("VoiceLinkSnapshot"));
+    assert!(js_sys::Object::is_frozen(snap.unchecked_ref::<js_sys::Object>()), "the snapshot is frozen");
+    for (field, ty) in [
+        ("quality", "VoiceLinkQuality"),
+        ("connectTimings", "VoiceLinkConnectTimings"),
+        ("control", "VoiceLinkControlView"),
+    ] {
+        let part = get(&snap, field);
+        assert_eq!(keys_of(&part), declared_fields(ty), "{field}");
+        assert!(js_sys::Object::is_frozen(part.unchecked_ref::<js_sys::Object>()), "{field} is frozen");
+    }
+    JsFuture::from(l.disconnect()).await.unwrap();
+    l.dispose();
 }
 
 #[wasm_bindgen_test]

@@ -44,7 +44,10 @@ fn control_state(l: &VoiceLink) -> String {
 }
 
 /// Collects the events a listener receives.
-fn collect(l: &VoiceLink, event: &str) -> (Rc<RefCell<Vec<JsValue>>>, Closure<dyn FnMut(JsValue)>) {
+/// Events received so far, and the listener that records them (keep it alive).
+type Recorder = (Rc<RefCell<Vec<JsValue>>>, Closure<dyn FnMut(JsValue)>);
+
+fn collect(l: &VoiceLink, event: &str) -> Recorder {
     let seen = Rc::new(RefCell::new(Vec::new()));
     let s = seen.clone();
     let cb = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| s.borrow_mut().push(e));

@@ -24,7 +24,10 @@ fn grade(l: &VoiceLink) -> String {
 }
 
 /// Records every distinct grade a subscriber sees, in order.
-fn record_grades(l: &Rc<VoiceLink>) -> (Rc<RefCell<Vec<String>>>, Closure<dyn FnMut()>) {
+/// Grades seen so far, and the subscriber that records them (keep it alive).
+type GradeLog = (Rc<RefCell<Vec<String>>>, Closure<dyn FnMut()>);
+
+fn record_grades(l: &Rc<VoiceLink>) -> GradeLog {
     let seen = Rc::new(RefCell::new(vec![grade(l)]));
     let (s, link) = (seen.clone(), l.clone());
     let cb = Closure::<dyn FnMut()>::new(move || {

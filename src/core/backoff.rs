@@ -48,7 +48,7 @@ impl Backoff {
         if !self.jitter {
             return ceiling;
         }
-        (u.clamp(0.0, 1.0) * ceiling as f64).floor() as u32
+        (u.max(0.0).min(1.0) * ceiling as f64).floor() as u32
     }
 }
 

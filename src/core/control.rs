@@ -8,7 +8,7 @@
 //! outage reconnects with the link's backoff (full jitter; seed 003's 5 s as the default
 //! base); a normal close does not. Messages sent while it is down wait in a bounded outbox.
 
-use serde::Serialize;
+use ts_rs::TS;
 
 use super::backoff::{Backoff, Rng};
 use super::outbox::Outbox;
@@ -29,9 +29,9 @@ pub struct ControlOptions {
     pub outbox_capacity: u32,
 }
 
-/// The control channel's state. Serialised lowercase.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+/// The control channel's state: the snapshot's `control.state` (lowercase).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, TS)]
+#[ts(rename = "VoiceLinkControlState", rename_all = "lowercase")]
 pub enum ControlState {
     /// Not configured, or the media session does not exist yet.
     Idle,
@@ -46,6 +46,15 @@ pub enum ControlState {
     /// Closed normally (1000), given up, or the link ended.
     Closed,
 }
+
+js_names!(ControlState {
+    Idle => "idle",
+    Connecting => "connecting",
+    Open => "open",
+    Confirmed => "confirmed",
+    Reconnecting => "reconnecting",
+    Closed => "closed",
+});
 
 /// Something that happened to the control channel.
 #[derive(Clone, Debug, PartialEq)]
@@ -291,14 +300,14 @@ impl Control {
                 if silent >= self.options.heartbeat_timeout_ms as f64 {
                     let mut out = vec![ControlEffect::Report(
                         "control-timeout",
-                        format!("no message on the control channel for {} ms; reconnecting", silent.round()),
+                        format!("no message on the control channel for {} ms; reconnecting", silent.round() as u64),
                     )];
                     out.extend(self.down(now_ms, Some(HEARTBEAT_TIMEOUT_CLOSURE)));
                     return out;
                 }
                 let next = (self.options.heartbeat_timeout_ms as f64 - silent).max(1.0) as u32;
                 vec![
-                    ControlEffect::Send(format!("{{\"type\":\"ping\",\"ts\":{}}}", now_ms.round())),
+                    ControlEffect::Send(format!("{{\"type\":\"ping\",\"ts\":{}}}", now_ms.round() as u64)),
                     ControlEffect::ArmHeartbeat { ms: self.options.heartbeat_ms.min(next) },
                 ]
             }

@@ -1,10 +1,12 @@
 //! The one error type of the link, with a stable machine-readable code.
 
 use thiserror::Error;
+use ts_rs::TS;
 
 /// A stable error code. Its string form (`as_str`) is the `code` property of the JS
 /// `Error` the library throws or rejects with, and never changes between versions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, TS)]
+#[ts(rename = "VoiceLinkErrorCode", rename_all = "kebab-case")]
 pub enum ErrorCode {
     /// `"invalid-option"`: the options passed to `new VoiceLink(...)` are wrong.
     InvalidOption,
@@ -43,29 +45,24 @@ pub enum ErrorCode {
     NoSession,
 }
 
-impl ErrorCode {
-    /// The stable string form, e.g. `"signaling-http"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::InvalidOption => "invalid-option",
-            ErrorCode::InvalidArgument => "invalid-argument",
-            ErrorCode::Unsupported => "unsupported",
-            ErrorCode::TokenFailed => "token-failed",
-            ErrorCode::MicDenied => "mic-denied",
-            ErrorCode::MicUnavailable => "mic-unavailable",
-            ErrorCode::PeerConnection => "peer-connection",
-            ErrorCode::SignalingNetwork => "signaling-network",
-            ErrorCode::SignalingHttp => "signaling-http",
-            ErrorCode::SignalingAnswer => "signaling-answer",
-            ErrorCode::ConnectTimeout => "connect-timeout",
-            ErrorCode::IceFailed => "ice-failed",
-            ErrorCode::Aborted => "aborted",
-            ErrorCode::NotConnected => "not-connected",
-            ErrorCode::Disposed => "disposed",
-            ErrorCode::NoSession => "no-session",
-        }
-    }
-}
+js_names!(ErrorCode {
+    InvalidOption => "invalid-option",
+    InvalidArgument => "invalid-argument",
+    Unsupported => "unsupported",
+    TokenFailed => "token-failed",
+    MicDenied => "mic-denied",
+    MicUnavailable => "mic-unavailable",
+    PeerConnection => "peer-connection",
+    SignalingNetwork => "signaling-network",
+    SignalingHttp => "signaling-http",
+    SignalingAnswer => "signaling-answer",
+    ConnectTimeout => "connect-timeout",
+    IceFailed => "ice-failed",
+    Aborted => "aborted",
+    NotConnected => "not-connected",
+    Disposed => "disposed",
+    NoSession => "no-session",
+});
 
 /// An error with a stable [`ErrorCode`], a message that says what to do, and for
 /// `signaling-http` the HTTP status.
@@ -113,9 +110,53 @@ impl LinkError {
     }
 }
 
+/// A number for a message, as JS prints it for the usual cases: integers exactly, others
+/// rounded to 3 decimals with trailing zeros trimmed (`2.5`, `0.333`, `NaN`, `-Infinity`).
+/// Messages use this instead of `{}` on an `f64`: Rust's float formatting costs ~15 kB of wasm.
+pub fn num(x: f64) -> String {
+    if x.is_nan() {
+        return "NaN".into();
+    }
+    let sign = if x < 0.0 { "-" } else { "" };
+    let a = x.abs();
+    if a.is_infinite() {
+        return [sign, "Infinity"].concat();
+    }
+    if a >= 1e15 {
+        return [sign, "1e15 or more"].concat();
+    }
+    let milli = (a * 1000.0).round() as u64;
+    let (int, frac) = (milli / 1000, milli % 1000);
+    let mut out = format!("{sign}{int}");
+    if frac != 0 {
+        let digits = format!("{:03}", frac);
+        out.push('.');
+        out.push_str(digits.trim_end_matches('0'));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_print_like_js() {
+        for (x, s) in [
+            (0.0, "0"),
+            (3.0, "3"),
+            (-5.0, "-5"),
+            (2.5, "2.5"),
+            (1.0 / 3.0, "0.333"),
+            (0.02, "0.02"),
+            (600_001.0, "600001"),
+            (f64::NAN, "NaN"),
+            (f64::NEG_INFINITY, "-Infinity"),
+            (1e300, "1e15 or more"),
+        ] {
+            assert_eq!(num(x), s, "{x}");
+        }
+    }
 
     #[test]
     fn codes_are_stable_kebab_case() {

@@ -25,7 +25,7 @@ impl Level {
 
     /// Feeds the RMS (0..1) of one analyser frame at `now_ms`.
     pub fn update(&mut self, rms: f64, now_ms: f64) {
-        let x = if rms.is_finite() { rms.clamp(0.0, 1.0) } else { 0.0 };
+        let x = if rms.is_finite() { rms.max(0.0).min(1.0) } else { 0.0 };
         // Attack at once, release by 20 % per frame.
         self.smoothed = if x >= self.smoothed { x } else { self.smoothed + 0.2 * (x - self.smoothed) };
         if self.smoothed >= self.threshold {

@@ -14,16 +14,16 @@
 //! peer connection lives and the grace period runs, else a fresh session (new peer connection
 //! and data channel). One attempt at a time.
 
-use serde::Serialize;
+use ts_rs::TS;
 
 use super::backoff::{Backoff, Rng};
 use super::error::{ErrorCode, LinkError};
 use super::options::{HiddenPolicy, Options, ReconnectPolicy, VisibilityPolicy};
 use super::session::Session;
 
-/// Where the link is. Serialised lowercase into the snapshot's `status`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+/// Where the link is: the snapshot's `status` (lowercase).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, TS)]
+#[ts(rename = "VoiceLinkStatus", rename_all = "lowercase")]
 pub enum Status {
     /// Never connected.
     Idle,
@@ -41,9 +41,19 @@ pub enum Status {
     Failed,
 }
 
-/// The step `connect()` is on, in the order it runs them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+js_names!(Status {
+    Idle => "idle",
+    Connecting => "connecting",
+    Connected => "connected",
+    Interrupted => "interrupted",
+    Reconnecting => "reconnecting",
+    Disconnected => "disconnected",
+    Failed => "failed",
+});
+
+/// The step `connect()` is on, in the order it runs them: the snapshot's `phase` (lowercase).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, TS)]
+#[ts(rename = "VoiceLinkConnectPhase", rename_all = "lowercase")]
 pub enum ConnectPhase {
     /// Resolving the bearer token (string or async provider).
     Token,
@@ -57,9 +67,17 @@ pub enum ConnectPhase {
     Ice,
 }
 
+js_names!(ConnectPhase {
+    Token => "token",
+    Microphone => "microphone",
+    Offer => "offer",
+    Signaling => "signaling",
+    Ice => "ice",
+});
+
 /// Where the time of the last connect went, in ms (from `connect()` to `connected`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, TS)]
+#[ts(rename = "VoiceLinkConnectTimings", rename_all = "camelCase")]
 pub struct ConnectTimings {
     /// `getUserMedia` (the microphone phase).
     pub mic_ms: f64,
@@ -71,9 +89,9 @@ pub struct ConnectTimings {
     pub total_ms: f64,
 }
 
-/// Why the link ended. Serialised kebab-case into the snapshot's `endReason`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+/// Why the link ended: the snapshot's `endReason` (kebab-case).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, TS)]
+#[ts(rename = "VoiceLinkEndReason", rename_all = "kebab-case")]
 pub enum EndReason {
     /// `disconnect()` was called.
     User,
@@ -88,6 +106,15 @@ pub enum EndReason {
     /// The page is being left or frozen (`pagehide` / `freeze`).
     PageHide,
 }
+
+js_names!(EndReason {
+    User => "user",
+    Disposed => "disposed",
+    Error => "error",
+    ServerEnded => "server-ended",
+    Hidden => "hidden",
+    PageHide => "page-hide",
+});
 
 /// `RTCPeerConnection.connectionState` / `iceConnectionState` (W3C webrtc-pc), merged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

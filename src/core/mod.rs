@@ -1,5 +1,22 @@
 //! The pure core: no browser APIs, no clock. Everything here runs natively under `cargo test`.
 
+/// Gives a field-less enum its JS string form: `as_str()` and `ALL`. The same strings are in
+/// the enum's `#[ts(rename_all = …)]`; `types::tests` checks that the two agree.
+macro_rules! js_names {
+    ($ty:ident { $($variant:ident => $name:literal),* $(,)? }) => {
+        impl $ty {
+            /// The string form in the snapshot and the TypeScript types.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $name),*
+                }
+            }
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$ty] = &[$($ty::$variant),*];
+        }
+    };
+}
+
 pub mod backoff;
 pub mod control;
 pub mod error;
@@ -11,6 +28,8 @@ pub mod quality;
 pub mod sdp;
 pub mod session;
 pub mod snapshot;
+#[cfg(test)]
+pub mod types;
 
 pub use error::{ErrorCode, LinkError};
 pub use machine::{ConnectPhase, ConnectTimings, Effect, EndReason, Input, Machine, PeerState, Status};

@@ -1,9 +1,11 @@
 //! Validated link options. The JS boundary parses a plain object into [`Options`] with
 //! [`Options::validate`] before anything in the browser is touched.
 
+use ts_rs::TS;
+
 use super::backoff::Backoff;
 use super::control::ControlOptions;
-use super::error::{ErrorCode, LinkError};
+use super::error::{num, ErrorCode, LinkError};
 use super::outbox::DEFAULT_OUTBOX_CAPACITY;
 use super::levels::{DEFAULT_SPEAKING_HANG_MS, DEFAULT_SPEAKING_THRESHOLD};
 use super::quality::{QualityThresholds, Thresholds};
@@ -95,13 +97,17 @@ pub enum ReconnectPolicy {
 
 /// One ICE server, as in `RTCIceServer` (W3C webrtc-pc): `urls` with a `stun:`, `stuns:`,
 /// `turn:` or `turns:` scheme, and for TURN a username and credential.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, TS)]
+#[ts(rename = "VoiceLinkIceServer")]
 pub struct IceServer {
     /// One or more server URLs.
+    #[ts(type = "string | string[]")]
     pub urls: Vec<String>,
     /// TURN username.
+    #[ts(optional)]
     pub username: Option<String>,
     /// TURN credential.
+    #[ts(optional)]
     pub credential: Option<String>,
 }
 
@@ -147,87 +153,175 @@ pub struct Options {
     pub control: Option<ControlOptions>,
 }
 
-/// The options as they arrive from JS, before validation. Absent fields are `None`.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// Options of `new VoiceLink(options)`. Every field but `url` is optional; unknown keys and
+/// out-of-range values are rejected with a `VoiceLinkError` of code `invalid-option` that
+/// names the field. (In Rust: the options as read from JS, before validation.)
+#[derive(Clone, Debug, Default, PartialEq, TS)]
+#[ts(rename = "VoiceLinkOptions", rename_all = "camelCase")]
 pub struct RawOptions {
-    /// `url`.
+    /// WHIP endpoint (RFC 9725) the SDP offer is POSTed to: an http(s) URL; relative URLs
+    /// resolve against the page.
+    #[ts(type = "string")]
     pub url: Option<String>,
-    /// `iceServers`.
+    /// Bearer token: a string, or a function returning a string or a Promise of one (called on
+    /// every connect: ephemeral tokens).
+    #[ts(optional, type = "string | (() => string | Promise<string>)")]
+    pub token: Option<RawToken>,
+    /// ICE servers for the peer connection (W3C `RTCIceServer`; default: none, host
+    /// candidates only).
+    #[ts(optional)]
     pub ice_servers: Option<Vec<IceServer>>,
-    /// `audio`: each constraint optional.
-    pub echo_cancellation: Option<bool>,
-    /// `audio.noiseSuppression`.
-    pub noise_suppression: Option<bool>,
-    /// `audio.autoGainControl`.
-    pub auto_gain_control: Option<bool>,
-    /// `audio.channelCount`.
-    pub channel_count: Option<f64>,
-    /// `audio.deviceId`.
-    pub device_id: Option<String>,
-    /// `connectTimeoutMs`.
+    /// Microphone constraints for `getUserMedia`.
+    #[ts(optional)]
+    pub audio: Option<RawAudio>,
+    /// Milliseconds `connect()` may take before it rejects with `connect-timeout` (default
+    /// 15000, 1..600000).
+    #[ts(optional)]
     pub connect_timeout_ms: Option<f64>,
-    /// `dataChannelLabel`.
+    /// Label of the data channel for app events (default `"events"`).
+    #[ts(optional)]
     pub data_channel_label: Option<String>,
-    /// `fadeOutMs`.
+    /// Milliseconds over which remote audio fades to silence on teardown, so hanging up makes
+    /// no pop (default 20, 0..1000).
+    #[ts(optional)]
     pub fade_out_ms: Option<f64>,
-    /// `visibility`: `"disconnect"` or `"none"`.
+    /// What to do when the page is hidden (Page Visibility API): `"disconnect"` (default; the
+    /// microphone is released) or `"none"`.
+    #[ts(optional, type = "\"disconnect\" | \"none\"")]
     pub visibility: Option<String>,
-    /// `visibilityGraceMs`.
+    /// Milliseconds the page may stay hidden before the link disconnects (default 0: at once;
+    /// 0..600000).
+    #[ts(optional)]
     pub visibility_grace_ms: Option<f64>,
-    /// `resumeOnVisible`.
+    /// Reconnect when the page is shown again after a visibility disconnect (default false).
+    #[ts(optional)]
     pub resume_on_visible: Option<bool>,
-    /// `reconnect`: `"manual"` or `"auto"`.
+    /// When the transport is lost: `"manual"` (default; status `"interrupted"`, the session is
+    /// kept, call `reconnect()`) or `"auto"` (retry with exponential backoff and full jitter).
+    #[ts(optional, type = "\"manual\" | \"auto\"")]
     pub reconnect: Option<String>,
-    /// `reconnectBaseMs`.
+    /// Automatic policy: attempt n waits uniformly in [0, min(cap, max(spread, base ·
+    /// 2^(n-1)))] ms; base default 1000 (seed 004: 1, 2, 4, 8, 16, 30 s).
+    #[ts(optional)]
     pub reconnect_base_ms: Option<f64>,
-    /// `reconnectCapMs`.
+    /// Automatic policy: largest backoff wait, ms (default 30000).
+    #[ts(optional)]
     pub reconnect_cap_ms: Option<f64>,
-    /// `reconnectAttempts`.
+    /// Automatic policy: attempts before status `"failed"` (default 10).
+    #[ts(optional)]
     pub reconnect_attempts: Option<f64>,
-    /// `reconnectSpreadMs`.
+    /// Automatic policy: smallest upper bound of any backoff wait, ms (default 5000), so a
+    /// fleet that lost its server at once does not return at once; 0 gives the plain seed
+    /// schedule.
+    #[ts(optional)]
     pub reconnect_spread_ms: Option<f64>,
-    /// `sessionGraceMs`.
+    /// How long the server keeps a session after its transport is lost, ms (default 300000):
+    /// within it a reconnect is an ICE restart of the same session, after it a fresh session.
+    #[ts(optional)]
     pub session_grace_ms: Option<f64>,
-    /// `outageTimeoutMs`.
+    /// No byte received on the transport for this long (ms) counts as an outage (default 1500,
+    /// 200..60000); Chromium itself only says "disconnected" after about 5 s.
+    #[ts(optional)]
     pub outage_timeout_ms: Option<f64>,
-    /// `outboxCapacity`.
+    /// Messages `send()` keeps while the data channel is not open, oldest dropped first
+    /// (default 100).
+    #[ts(optional)]
     pub outbox_capacity: Option<f64>,
-    /// `statsIntervalMs`.
+    /// Milliseconds between quality samples from `getStats()` (default 1000, 100..60000).
+    #[ts(optional)]
     pub stats_interval_ms: Option<f64>,
-    /// `qualityRttMs`: `[excellentBelow, goodBelow]`.
+    /// RTT grading thresholds in ms, `[excellentBelow, goodBelow]` (default [50, 100], seed
+    /// 003); RTT from the selected candidate pair's `currentRoundTripTime` (seconds in
+    /// webrtc-stats, converted).
+    #[ts(optional, type = "[number, number]")]
     pub quality_rtt_ms: Option<Vec<f64>>,
-    /// `qualityLossPct`.
+    /// Packet loss grading thresholds in %, from inbound-rtp packetsLost/packetsReceived
+    /// deltas (default [1, 5]).
+    #[ts(optional, type = "[number, number]")]
     pub quality_loss_pct: Option<Vec<f64>>,
-    /// `qualityJitterMs`.
+    /// Jitter grading thresholds in ms, from inbound-rtp `jitter` (seconds, converted)
+    /// (default [20, 50]).
+    #[ts(optional, type = "[number, number]")]
     pub quality_jitter_ms: Option<Vec<f64>>,
-    /// `speakingThreshold`.
+    /// Microphone level (smoothed RMS, 0..1) at or above which `isSpeaking` is true (default
+    /// 0.02).
+    #[ts(optional)]
     pub speaking_threshold: Option<f64>,
-    /// `speakingHangMs`.
+    /// Milliseconds `isSpeaking` stays true after the level drops (default 300).
+    #[ts(optional)]
     pub speaking_hang_ms: Option<f64>,
-    /// `profile`.
+    /// Record each stats and level-meter tick as a User Timing measure
+    /// (`"voicelink:stats-tick"`, `"voicelink:meter-tick"`) for profilers (default false).
+    #[ts(optional)]
     pub profile: Option<bool>,
-    /// `control`: present when the app configured a control channel.
+    /// An optional control WebSocket beside the media connection (seed 003): opened once the
+    /// media session exists, announcing `{"type":"session_info","session_id":…}`; absent → no
+    /// WebSocket.
+    #[ts(optional)]
     pub control: Option<RawControl>,
 }
 
-/// `control: { url, heartbeatMs, heartbeatTimeoutMs, reconnectBaseMs, reconnectCapMs,
-/// reconnectAttempts, outboxCapacity }`, before validation. `url` already resolved against
-/// the page (http → ws).
-#[derive(Clone, Debug, Default, PartialEq)]
+/// The `token` option as the core sees it: a string, or a provider function (which the JS
+/// layer keeps and calls on every connect).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RawToken {
+    /// A fixed bearer token.
+    Text(String),
+    /// A function returning a token or a promise of one.
+    Provider,
+}
+
+/// `audio`: microphone constraints. Echo cancellation, noise suppression and auto gain
+/// default to true, `channelCount` to 1 (mono).
+#[derive(Clone, Debug, Default, PartialEq, TS)]
+#[ts(rename = "VoiceLinkAudioOptions", rename_all = "camelCase")]
+pub struct RawAudio {
+    /// `echoCancellation` constraint (default true).
+    #[ts(optional)]
+    pub echo_cancellation: Option<bool>,
+    /// `noiseSuppression` constraint (default true).
+    #[ts(optional)]
+    pub noise_suppression: Option<bool>,
+    /// `autoGainControl` constraint (default true).
+    #[ts(optional)]
+    pub auto_gain_control: Option<bool>,
+    /// `channelCount` constraint: 1 (default, mono) or 2.
+    #[ts(optional, type = "1 | 2")]
+    pub channel_count: Option<f64>,
+    /// `deviceId` constraint (exact), from `enumerateDevices()`; absent: the default
+    /// microphone.
+    #[ts(optional)]
+    pub device_id: Option<String>,
+}
+
+/// `control`: the control WebSocket, before validation. `url` is already resolved against the
+/// page (http → ws).
+#[derive(Clone, Debug, Default, PartialEq, TS)]
+#[ts(rename = "VoiceLinkControlOptions", rename_all = "camelCase")]
 pub struct RawControl {
-    /// `url`.
+    /// `ws:` or `wss:` URL (relative URLs resolve against the page, http → ws).
+    #[ts(type = "string")]
     pub url: Option<String>,
-    /// `heartbeatMs`.
+    /// Heartbeat `{"type":"ping","ts":…}` interval, ms (default 30000).
+    #[ts(optional)]
     pub heartbeat_ms: Option<f64>,
-    /// `heartbeatTimeoutMs`.
+    /// No message received for this long (ms) is an outage: close (4000) and reconnect
+    /// (default 2 × heartbeatMs + 5000).
+    #[ts(optional)]
     pub heartbeat_timeout_ms: Option<f64>,
-    /// `reconnectBaseMs`.
+    /// Reconnect after an abnormal close: attempt n waits uniformly in [0, min(cap, base ·
+    /// 2^(n-1))] ms (base default 5000, seed 003).
+    #[ts(optional)]
     pub reconnect_base_ms: Option<f64>,
-    /// `reconnectCapMs`.
+    /// Largest reconnect wait, ms (default 30000).
+    #[ts(optional)]
     pub reconnect_cap_ms: Option<f64>,
-    /// `reconnectAttempts`.
+    /// Reconnect attempts before giving up (default 10).
+    #[ts(optional)]
     pub reconnect_attempts: Option<f64>,
-    /// `outboxCapacity`.
+    /// Messages `sendControl()` keeps while the socket is down, oldest dropped first (default
+    /// 100).
+    #[ts(optional)]
     pub outbox_capacity: Option<f64>,
 }
 
@@ -283,31 +377,35 @@ pub fn validate_endpoint(url: &str) -> Result<(), LinkError> {
 }
 
 /// An optional whole number of milliseconds in `min..=max`, or `default`.
+#[inline(never)]
 fn millis(value: Option<f64>, name: &str, min: u32, max: u32, default: u32) -> Result<u32, LinkError> {
     match value {
         None => Ok(default),
         Some(ms) if ms.is_finite() && ms >= min as f64 && ms <= max as f64 => Ok(ms.round() as u32),
-        Some(ms) => Err(invalid(format!("options.{name} must be a number of milliseconds from {min} to {max}, got {ms}"))),
+        Some(ms) => Err(invalid(format!("options.{name} must be a number of milliseconds from {min} to {max}, got {}", num(ms)))),
     }
 }
 
 /// An optional `[excellentBelow, goodBelow]` pair: positive, finite, ascending.
+#[inline(never)]
 fn thresholds(value: Option<Vec<f64>>, name: &str, default: Thresholds) -> Result<Thresholds, LinkError> {
     match value.as_deref() {
         None => Ok(default),
         Some(&[e, g]) if e.is_finite() && g.is_finite() && e > 0.0 && g > e => Ok(Thresholds { excellent: e, good: g }),
         Some(v) => Err(invalid(format!(
-            "options.{name} must be [excellentBelow, goodBelow], two positive ascending numbers, got {v:?}"
+            "options.{name} must be [excellentBelow, goodBelow], two positive ascending numbers, got [{}]",
+            v.iter().map(|x| num(*x)).collect::<Vec<_>>().join(", ")
         ))),
     }
 }
 
 /// An optional whole number in `min..=max`, or `default`.
+#[inline(never)]
 fn count(value: Option<f64>, name: &str, min: u32, max: u32, default: u32) -> Result<u32, LinkError> {
     match value {
         None => Ok(default),
         Some(n) if n.fract() == 0.0 && n >= min as f64 && n <= max as f64 => Ok(n as u32),
-        Some(n) => Err(invalid(format!("options.{name} must be a whole number from {min} to {max}, got {n}"))),
+        Some(n) => Err(invalid(format!("options.{name} must be a whole number from {min} to {max}, got {}", num(n)))),
     }
 }
 
@@ -345,6 +443,7 @@ impl IceServer {
 
 impl Options {
     /// Validates raw options. Errors have code `invalid-option` and name the field.
+    #[inline(never)]
     pub fn validate(raw: RawOptions) -> Result<Options, LinkError> {
         let url = raw
             .url
@@ -356,18 +455,22 @@ impl Options {
             s.validate(i)?;
         }
 
+        if raw.token == Some(RawToken::Text(String::new())) {
+            return Err(invalid("options.token is an empty string: pass the token, or omit it".into()));
+        }
+        let a = raw.audio.unwrap_or_default();
         let defaults = AudioOptions::default();
-        let channel_count = match raw.channel_count {
+        let channel_count = match a.channel_count {
             None => defaults.channel_count,
             Some(c) if c == 1.0 || c == 2.0 => c as u8,
-            Some(c) => return Err(invalid(format!("options.audio.channelCount must be 1 or 2, got {c}"))),
+            Some(c) => return Err(invalid(format!("options.audio.channelCount must be 1 or 2, got {}", num(c)))),
         };
         let audio = AudioOptions {
-            echo_cancellation: raw.echo_cancellation.unwrap_or(defaults.echo_cancellation),
-            noise_suppression: raw.noise_suppression.unwrap_or(defaults.noise_suppression),
-            auto_gain_control: raw.auto_gain_control.unwrap_or(defaults.auto_gain_control),
+            echo_cancellation: a.echo_cancellation.unwrap_or(defaults.echo_cancellation),
+            noise_suppression: a.noise_suppression.unwrap_or(defaults.noise_suppression),
+            auto_gain_control: a.auto_gain_control.unwrap_or(defaults.auto_gain_control),
             channel_count,
-            device_id: raw.device_id.filter(|d| !d.is_empty()),
+            device_id: a.device_id.filter(|d| !d.is_empty()),
         };
 
         let connect_timeout_ms =
@@ -424,7 +527,7 @@ impl Options {
         let speaking_threshold = match raw.speaking_threshold {
             None => DEFAULT_SPEAKING_THRESHOLD,
             Some(t) if t.is_finite() && t > 0.0 && t < 1.0 => t,
-            Some(t) => return Err(invalid(format!("options.speakingThreshold must be a level between 0 and 1, got {t}"))),
+            Some(t) => return Err(invalid(format!("options.speakingThreshold must be a level between 0 and 1, got {}", num(t)))),
         };
         let speaking_hang_ms = millis(raw.speaking_hang_ms, "speakingHangMs", 0, 10_000, DEFAULT_SPEAKING_HANG_MS)?;
         Ok(Options {
@@ -590,9 +693,11 @@ mod tests {
 
     #[test]
     fn channel_count_is_one_or_two() {
-        let r = RawOptions { channel_count: Some(3.0), ..raw("http://h/w") };
-        assert!(Options::validate(r).unwrap_err().message.contains("channelCount"));
-        let r = RawOptions { channel_count: Some(2.0), ..raw("http://h/w") };
+        let audio = |c| Some(RawAudio { channel_count: Some(c), ..Default::default() });
+        let r = RawOptions { audio: audio(3.0), ..raw("http://h/w") };
+        let e = Options::validate(r).unwrap_err();
+        assert!(e.message.contains("channelCount") && e.message.ends_with("got 3"), "{}", e.message);
+        let r = RawOptions { audio: audio(2.0), ..raw("http://h/w") };
         assert_eq!(Options::validate(r).unwrap().audio.channel_count, 2);
     }
 }

@@ -6,7 +6,7 @@
 //! is smoothed (EWMA) and graded with hysteresis, so noise around a threshold does not flip the
 //! grade back and forth while a real change shows within a few samples.
 
-use serde::Serialize;
+use ts_rs::TS;
 
 /// Seconds (W3C webrtc-stats: `currentRoundTripTime`, `roundTripTime`, `jitter`) to
 /// milliseconds. The only conversion in the crate.
@@ -49,7 +49,7 @@ impl QualitySample {
             let lost = cur.packets_lost? - p.packets_lost?;
             let received = cur.packets_received? - p.packets_received?;
             let expected = lost.max(0.0) + received.max(0.0);
-            (expected > 0.0).then(|| (100.0 * lost.max(0.0) / expected).clamp(0.0, 100.0))
+            (expected > 0.0).then(|| (100.0 * lost.max(0.0) / expected).min(100.0))
         });
         QualitySample {
             rtt_ms: cur.candidate_pair_rtt_s.or(cur.remote_inbound_rtt_s).map(seconds_to_ms),
@@ -59,9 +59,9 @@ impl QualitySample {
     }
 }
 
-/// The quality grade. Serialised lowercase.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
+/// The quality grade: the snapshot's `quality.grade` (lowercase).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, TS)]
+#[ts(rename = "VoiceLinkGrade", rename_all = "lowercase")]
 pub enum Grade {
     /// No sample yet.
     Unknown,
@@ -75,9 +75,18 @@ pub enum Grade {
     Lost,
 }
 
-/// A graded metric. Serialised camelCase (`"rtt"`, `"packetLoss"`, `"jitter"`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+js_names!(Grade {
+    Unknown => "unknown",
+    Excellent => "excellent",
+    Good => "good",
+    Poor => "poor",
+    Lost => "lost",
+});
+
+/// A graded metric: an entry of the snapshot's `quality.limitedBy` (`"rtt"`, `"packetLoss"`,
+/// `"jitter"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, TS)]
+#[ts(rename = "VoiceLinkMetric", rename_all = "camelCase")]
 pub enum Metric {
     /// Round-trip time.
     Rtt,
@@ -86,6 +95,12 @@ pub enum Metric {
     /// Jitter.
     Jitter,
 }
+
+js_names!(Metric {
+    Rtt => "rtt",
+    PacketLoss => "packetLoss",
+    Jitter => "jitter",
+});
 
 /// Two thresholds of one metric: below `excellent` is excellent, below `good` is good, else
 /// poor. Units as the metric (ms or %).
@@ -148,7 +163,7 @@ impl Track {
     fn update(&mut self, value: Option<f64>, t: Thresholds) {
         let Some(x) = value.filter(|v| v.is_finite()) else { return };
         self.smoothed = Some(ewma(self.smoothed, x, SMOOTHING));
-        let s = ewma(self.graded, x.clamp(0.0, 1.5 * t.good), SMOOTHING);
+        let s = ewma(self.graded, x.max(0.0).min(1.5 * t.good), SMOOTHING);
         self.graded = Some(s);
         let raw = level_of(s, t, 0.0);
         self.level = Some(match self.level {
@@ -184,9 +199,9 @@ pub struct Grader {
     lost: bool,
 }
 
-/// What the snapshot shows of quality.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// The snapshot's `quality`: from `getStats()`, smoothed (EWMA) and graded with hysteresis.
+#[derive(Clone, Debug, PartialEq, TS)]
+#[ts(rename = "VoiceLinkQuality", rename_all = "camelCase")]
 pub struct Quality {
     /// `"unknown" | "excellent" | "good" | "poor" | "lost"`.
     pub grade: Grade,
@@ -358,12 +373,12 @@ mod tests {
             before in 1usize..30,
         ) {
             let mut series = vec![low; before];
-            series.extend(std::iter::repeat(high).take(5));
+            series.extend(std::iter::repeat_n(high, 5));
             let gs = grades(&series);
             prop_assert_eq!(gs[before - 1], Grade::Excellent);
             prop_assert_eq!(*gs.last().unwrap(), Grade::Poor);
             let mut back = series.clone();
-            back.extend(std::iter::repeat(low).take(5));
+            back.extend(std::iter::repeat_n(low, 5));
             prop_assert_eq!(*grades(&back).last().unwrap(), Grade::Excellent);
         }
 

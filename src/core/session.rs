@@ -39,7 +39,7 @@ pub fn session_id_from_url(url: &str) -> Option<String> {
         }
         None => path,
     };
-    path.split('/').filter(|s| !s.is_empty()).last().map(str::to_string)
+    path.split('/').rfind(|s| !s.is_empty()).map(str::to_string)
 }
 
 #[cfg(test)]

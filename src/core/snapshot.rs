@@ -1,19 +1,20 @@
 //! The snapshot: an immutable view of the link for UIs (`getSnapshot()`).
 
-use serde::Serialize;
+use ts_rs::TS;
 
-use super::error::LinkError;
+use super::error::{ErrorCode, LinkError};
 use super::machine::{ConnectPhase, ConnectTimings, EndReason, Machine, Status};
 use super::outbox::Outbox;
 use super::control::ControlState;
 use super::levels::Level;
 use super::quality::{Grade, Grader, Quality};
 
-/// The error part of a snapshot: `{ code, message, status }`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// The snapshot's `error`: `{ code, message, status }`.
+#[derive(Clone, Debug, PartialEq, TS)]
+#[ts(rename = "VoiceLinkErrorInfo")]
 pub struct ErrorInfo {
     /// Stable error code, e.g. `"signaling-http"`.
-    pub code: &'static str,
+    pub code: ErrorCode,
     /// What went wrong and what to do.
     pub message: String,
     /// HTTP status for `signaling-http`, else `null`.
@@ -22,27 +23,29 @@ pub struct ErrorInfo {
 
 impl From<&LinkError> for ErrorInfo {
     fn from(e: &LinkError) -> Self {
-        ErrorInfo { code: e.code.as_str(), message: e.message.clone(), status: e.status }
+        ErrorInfo { code: e.code, message: e.message.clone(), status: e.status }
     }
 }
 
-/// The control channel part of a snapshot.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// The snapshot's `control`: the control WebSocket.
+#[derive(Clone, Debug, PartialEq, TS)]
+#[ts(rename = "VoiceLinkControlView", rename_all = "camelCase")]
 pub struct ControlView {
     /// `"idle" | "connecting" | "open" | "confirmed" | "reconnecting" | "closed"`.
     pub state: ControlState,
     /// Messages `sendControl()` buffered while the socket was down.
     pub queued_messages: usize,
     /// Messages dropped because the control outbox was full.
+    #[ts(type = "number")]
     pub dropped_messages: u64,
     /// Reconnects since the link connected.
     pub reconnects: u32,
 }
 
-/// What `getSnapshot()` returns (camelCase in JS; absent values are `null`).
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// What `getSnapshot()` returns: a frozen object, the same object until something changes
+/// (what React's `useSyncExternalStore` needs). camelCase in JS; absent values are `null`.
+#[derive(Clone, Debug, PartialEq, TS)]
+#[ts(rename = "VoiceLinkSnapshot", rename_all = "camelCase")]
 pub struct Snapshot {
     /// `"idle" | "connecting" | "connected" | "interrupted" | "reconnecting" | "disconnected" | "failed"`.
     pub status: Status,
@@ -84,6 +87,7 @@ pub struct Snapshot {
     /// Messages `send()` buffered while the data channel was not open, waiting.
     pub queued_messages: usize,
     /// Messages dropped because the outbox was full (oldest first), since the link was created.
+    #[ts(type = "number")]
     pub dropped_messages: u64,
     /// Microphone level: RMS of the captured audio, smoothed, 0..1 in steps of 0.01 (Web Audio
     /// AnalyserNode, ~20 readings a second while connected and visible).

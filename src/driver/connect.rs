@@ -117,7 +117,7 @@ impl Link {
     /// received feed the machine (the link's own outage signal), and every `statsIntervalMs`
     /// the quality grader. One `getStats()` at a time.
     fn start_sampler(&self, attempt: u32, pc: RtcPeerConnection) -> Interval {
-        let period = (self.0.config.options.outage_timeout_ms / 4).clamp(50, 250);
+        let period = (self.0.config.options.outage_timeout_ms / 4).max(50).min(250);
         let weak = self.weak();
         let busy = Rc::new(Cell::new(false));
         Interval::new(period, move || {

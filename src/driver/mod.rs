@@ -9,6 +9,7 @@ mod connect;
 mod control;
 mod recover;
 mod teardown;
+mod view;
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -154,6 +155,7 @@ pub struct Link(Rc<Inner>);
 
 impl Link {
     /// A new, idle link. Touches no browser API.
+    #[inline(never)]
     pub fn new(config: Config) -> Link {
         let seed = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
         let machine = Machine::new(&config.options, seed);
@@ -529,11 +531,7 @@ impl Link {
         snap.control = Link::control_view(&st).map(|(state, queued, dropped, reconnects)| {
             crate::core::snapshot::ControlView { state, queued_messages: queued, dropped_messages: dropped, reconnects }
         });
-        let ser = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
-        let obj = serde::Serialize::serialize(&snap, &ser).unwrap_or(JsValue::NULL);
-        if obj.is_object() {
-            js_sys::Object::freeze(obj.unchecked_ref::<js_sys::Object>());
-        }
+        let obj = view::to_js(&snap);
         st.snapshot = Some((version, rev, obj.clone()));
         obj
     }

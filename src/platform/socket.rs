@@ -36,9 +36,8 @@ impl Socket {
             _ => {
                 let f = js_sys::Reflect::get(&self.ws, &"close".into())?;
                 let f: js_sys::Function = wasm_bindgen::JsCast::dyn_into(f)?;
-                f.call1(&self.ws, &JsValue::from(code)).map(|_| ()).map_err(|e| {
-                    log::debug!("control socket close: {}", js::error_message(&e));
-                    e
+                f.call1(&self.ws, &JsValue::from(code)).map(|_| ()).inspect_err(|e| {
+                    log::debug!("control socket close: {}", js::error_message(e));
                 })
             }
         }
