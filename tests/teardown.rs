@@ -131,6 +131,29 @@ async fn teardown_twice_is_harmless() {
 }
 
 #[wasm_bindgen_test]
+async fn disconnect_does_not_wait_for_a_server_that_never_answers_the_delete() {
+    install_spies();
+    let faults = |q: &str| JsFuture::from(peer_post(&format!("{PEER}/_dev/faults?{q}")));
+    faults("hold_delete_ms=20000").await.expect("hold the DELETE");
+    let l = link(&[], "");
+    JsFuture::from(l.connect()).await.expect("connects");
+    let answered = || async { get(&JsFuture::from(peer_report(PEER)).await.expect("/_dev/state"), "deletesAnswered").as_f64() };
+    let before = answered().await;
+    JsFuture::from(l.disconnect()).await.expect("disconnect resolves");
+    // The server sits on the DELETE for 20 s: disconnect() must give up waiting
+    // (DELETE_TIMEOUT_MS) rather than hang with it, so no DELETE has been answered yet.
+    let after = answered().await;
+    faults("hold_delete_ms=0").await.expect("release the switch");
+    assert!(before.is_some(), "the dev peer reports deletesAnswered");
+    assert_eq!(after, before, "disconnect() resolved only after the server answered the DELETE");
+    assert_eq!(live_mic_tracks(), 0);
+    assert_eq!(open_peer_connections(), 0);
+    let errors: js_sys::Array = get(&l.get_snapshot(), "teardownErrors").into();
+    assert_eq!(errors.length(), 0, "an unanswered DELETE is not a failed teardown step");
+    l.dispose();
+}
+
+#[wasm_bindgen_test]
 async fn a_throwing_teardown_step_does_not_stop_the_others() {
     install_spies();
     let l = link(&[], "");

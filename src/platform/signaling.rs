@@ -123,8 +123,13 @@ fn resolve(location: &str, base: &str) -> Option<String> {
     web_sys::Url::new_with_base(location, base).ok().map(|u| u.href())
 }
 
-/// `DELETE`s the WHIP session (RFC 9725 §4.3). `keepalive` lets the request outlive the page
-/// (pagehide). Returns the HTTP status.
+/// How long the teardown waits for the WHIP `DELETE` to be answered, ms. A server that is slow
+/// or unreachable must not keep `disconnect()` pending: the request is aborted after this (the
+/// server's grace period then ends the session on its own).
+pub const DELETE_TIMEOUT_MS: u32 = 3_000;
+
+/// `DELETE`s the WHIP session (RFC 9725 §4.3), aborted after [`DELETE_TIMEOUT_MS`]. `keepalive`
+/// lets the request outlive the page (pagehide). Returns the HTTP status.
 pub async fn delete_session(session_url: &str, token: Option<&str>, keepalive: bool) -> Result<u16, JsValue> {
     let init = RequestInit::new();
     init.set_method("DELETE");
@@ -132,6 +137,9 @@ pub async fn delete_session(session_url: &str, token: Option<&str>, keepalive: b
     js_sys::Reflect::set(&init, &"keepalive".into(), &JsValue::from_bool(keepalive))?;
     let h = headers(token, None)?;
     init.set_headers(&h);
+    let abort = web_sys::AbortController::new()?;
+    init.set_signal(Some(&abort.signal()));
+    let _deadline = gloo_timers::callback::Timeout::new(DELETE_TIMEOUT_MS, move || abort.abort());
     let resp = fetch(session_url, &init).await?;
     Ok(resp.status())
 }

@@ -399,9 +399,13 @@ fn authorized(req: &Req, token: &str) -> bool {
 /// The `POST /_dev/faults` query: `refuse_new=1|0` (also `true|false`) and
 /// `fail_post=0|400..=599`; each absent one stays as it is. Unknown
 /// parameters are refused (a typo should not pass as "no fault").
-pub fn parse_global_faults(query: &str) -> Result<(Option<bool>, Option<u16>), String> {
+/// The global switches a `POST /_dev/faults` query sets: `(refuse_new, fail_post, hold_delete_ms)`.
+pub type GlobalFaultsUpdate = (Option<bool>, Option<u16>, Option<u64>);
+
+pub fn parse_global_faults(query: &str) -> Result<GlobalFaultsUpdate, String> {
     let mut refuse_new = None;
     let mut fail_post = None;
+    let mut hold_delete_ms = None;
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         match key {
@@ -423,14 +427,25 @@ pub fn parse_global_faults(query: &str) -> Result<(Option<bool>, Option<u16>), S
                         })?,
                 )
             }
+            "hold_delete_ms" => {
+                hold_delete_ms = Some(
+                    value
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|ms| *ms <= MAX_DELAY_MS)
+                        .ok_or_else(|| {
+                            format!("hold_delete_ms must be 0..={MAX_DELAY_MS}, got {value:?}")
+                        })?,
+                )
+            }
             other => {
                 return Err(format!(
-                    "unknown parameter {other:?} (refuse_new, fail_post)"
+                    "unknown parameter {other:?} (refuse_new, fail_post, hold_delete_ms)"
                 ))
             }
         }
     }
-    Ok((refuse_new, fail_post))
+    Ok((refuse_new, fail_post, hold_delete_ms))
 }
 
 /// The `POST /_dev/restart` query: `down_ms=N` (0..=60000, default 2000).
@@ -533,7 +548,15 @@ fn end_session(app: &App, id: &str, make: fn(mpsc::Sender<()>) -> Command) -> Re
 
 /// `DELETE /whip/sessions/<id>`: the client ends the session.
 fn delete_session(app: &App, id: &str) -> Reply {
-    end_session(app, id, |done| Command::Delete { done })
+    // `hold_delete_ms`: a server that is slow to answer (or unreachable): the client's
+    // teardown must not wait for it forever. This request's own thread sleeps.
+    let hold = app.registry.faults().hold_delete_ms;
+    if hold > 0 {
+        thread::sleep(Duration::from_millis(hold));
+    }
+    let reply = end_session(app, id, |done| Command::Delete { done });
+    app.registry.delete_answered();
+    reply
 }
 
 /// `POST /_dev/sessions/<id>/end`: the server ends the session.
@@ -648,9 +671,9 @@ fn faults_reply(faults: GlobalFaults) -> Reply {
     }
 }
 
-/// `POST /_dev/faults?refuse_new=…&fail_post=…`: set the global switches.
+/// `POST /_dev/faults?refuse_new=…&fail_post=…&hold_delete_ms=…`: set the global switches.
 fn set_faults(app: &App, req: &Req) -> Reply {
-    let (refuse_new, fail_post) = match parse_global_faults(&req.query) {
+    let (refuse_new, fail_post, hold_delete_ms) = match parse_global_faults(&req.query) {
         Ok(v) => v,
         Err(reason) => return Reply::text(400, reason),
     };
@@ -660,6 +683,9 @@ fn set_faults(app: &App, req: &Req) -> Reply {
         }
         if let Some(v) = fail_post {
             f.fail_post = v;
+        }
+        if let Some(v) = hold_delete_ms {
+            f.hold_delete_ms = v;
         }
     });
     info!("global faults now {faults:?}");
@@ -874,18 +900,20 @@ mod tests {
 
     #[test]
     fn global_faults_query() {
-        assert_eq!(parse_global_faults(""), Ok((None, None)));
-        assert_eq!(parse_global_faults("refuse_new=1"), Ok((Some(true), None)));
+        assert_eq!(parse_global_faults(""), Ok((None, None, None)));
+        assert_eq!(parse_global_faults("refuse_new=1"), Ok((Some(true), None, None)));
         assert_eq!(
             parse_global_faults("refuse_new=false&fail_post=503"),
-            Ok((Some(false), Some(503)))
+            Ok((Some(false), Some(503), None))
         );
-        assert_eq!(parse_global_faults("fail_post=0"), Ok((None, Some(0))));
+        assert_eq!(parse_global_faults("fail_post=0"), Ok((None, Some(0), None)));
+        assert_eq!(parse_global_faults("hold_delete_ms=8000"), Ok((None, None, Some(8000))));
         for bad in [
             "refuse_new=2",
             "fail_post=200",
             "fail_post=x",
             "fail_post=600",
+            "hold_delete_ms=-1",
             "nope=1",
         ] {
             assert!(parse_global_faults(bad).is_err(), "accepted {bad}");

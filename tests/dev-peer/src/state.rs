@@ -96,6 +96,8 @@ pub struct StateReport {
     pub sessions_open: u64,
     /// The global fault switches (`/_dev/faults`).
     pub faults: GlobalFaults,
+    /// `DELETE`s of a session answered since start (any status).
+    pub deletes_answered: u64,
 }
 
 /// Global fault switches, set by `POST /_dev/faults` (reset by a restart).
@@ -106,6 +108,8 @@ pub struct GlobalFaults {
     pub refuse_new: bool,
     /// When not 0, every `POST /whip` answers this status.
     pub fail_post: u16,
+    /// When not 0, every `DELETE` of a session is answered only after this many ms.
+    pub hold_delete_ms: u64,
 }
 
 /// A request from the HTTP front to a session's thread. `done` is answered
@@ -291,6 +295,7 @@ struct Inner {
 pub struct Registry {
     inner: Mutex<Inner>,
     faults: Mutex<GlobalFaults>,
+    deletes_answered: std::sync::atomic::AtomicU64,
     /// How long an interrupted session waits for an ICE restart
     /// (`--grace-secs`) before it ends as expired.
     pub grace: Duration,
@@ -302,8 +307,14 @@ impl Registry {
         Registry {
             inner: Mutex::new(Inner::default()),
             faults: Mutex::new(GlobalFaults::default()),
+            deletes_answered: std::sync::atomic::AtomicU64::new(0),
             grace,
         }
+    }
+
+    /// Counts an answered session `DELETE` (reported as `deletesAnswered`).
+    pub fn delete_answered(&self) {
+        self.deletes_answered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The global fault switches.
@@ -369,6 +380,7 @@ impl Registry {
             sessions_created: created,
             sessions_open: open,
             faults: self.faults(),
+            deletes_answered: self.deletes_answered.load(std::sync::atomic::Ordering::Relaxed),
         }
     }
 }
