@@ -2,11 +2,15 @@
 // app entry that imports what a voice app needs, bundled by esbuild
 //   --bundle --minify --format=esm --platform=browser
 //   --define:process.env.NODE_ENV="production" --loader:.wasm=file
-// (the same flags for every library), then each output file gzipped at level 9
-// (node's zlib) and summed. Every entry ends in `globalThis.x = …` so nothing
+// (the same flags for every library; the voicelink entry adds two --external, below),
+// then each output file gzipped at level 9 (node's zlib) and summed. Every entry ends in `globalThis.x = …` so nothing
 // it imports is tree-shaken away.
-//   size.voicelink_gzip_bytes        VoiceLink from pkg/index.js: the JS bundle
-//                                    (entry + wasm-bindgen glue) + pkg/voicelink_bg.wasm
+//   size.voicelink_gzip_bytes        VoiceLink from pkg/index.js and useVoiceLink from
+//                                    pkg/react.js (the React adapter): the JS bundle (entry +
+//                                    wasm-bindgen glue + adapter) + pkg/voicelink_bg.wasm, i.e.
+//                                    "wasm + glue + adapter". react and react-dom are external
+//                                    (--external:react --external:react-dom, this entry only):
+//                                    the app already pays for React.
 //   size.livekit_gzip_bytes          livekit-client: Room
 //   size.pipecat_gzip_bytes          @pipecat-ai/client-js PipecatClient
 //                                    + @pipecat-ai/small-webrtc-transport SmallWebRTCTransport
@@ -46,11 +50,15 @@ const outDir = `${repoRoot}bench/out/size`;
 const INSTALL_TIMEOUT_MS = 300_000;
 const BUNDLE_TIMEOUT_MS = 120_000;
 
-/** key → app entry (ES module source). */
+/** key → app entry (ES module source) and extra esbuild flags. */
 const APPS = {
   voicelink: {
     key: "size.voicelink_gzip_bytes",
-    entry: `import { VoiceLink } from ${JSON.stringify(`${repoRoot}pkg/index.js`)};\nglobalThis.x = VoiceLink;\n`,
+    entry:
+      `import { VoiceLink } from ${JSON.stringify(`${repoRoot}pkg/index.js`)};\n` +
+      `import { useVoiceLink } from ${JSON.stringify(`${repoRoot}pkg/react.js`)};\n` +
+      `globalThis.x = [VoiceLink, useVoiceLink];\n`,
+    flags: ["--external:react", "--external:react-dom"],
   },
   livekit: {
     key: "size.livekit_gzip_bytes",
@@ -175,7 +183,7 @@ function versionOf(dir) {
 }
 
 /** Bundles one app; returns { files: [{ file, raw, gzip }], byPackage: [[label, bytes]] }. */
-function bundle(app, source) {
+function bundle(app, source, flags = []) {
   const entryDir = `${peersDir}/entries`; // bare imports resolve from bench/out/peers/node_modules
   mkdirSync(entryDir, { recursive: true });
   const entry = `${entryDir}/${app}.mjs`;
@@ -184,7 +192,7 @@ function bundle(app, source) {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const meta = `${outDir}/${app}.meta.json`;
-  execFileSync(`${peersDir}/node_modules/esbuild/bin/esbuild`, [entry, ...FLAGS, `--outdir=${dir}`, `--metafile=${meta}`], {
+  execFileSync(`${peersDir}/node_modules/esbuild/bin/esbuild`, [entry, ...FLAGS, ...flags, `--outdir=${dir}`, `--metafile=${meta}`], {
     cwd: repoRoot, // metafile paths are relative to it
     stdio: ["ignore", "inherit", "inherit"],
     timeout: BUNDLE_TIMEOUT_MS,
@@ -227,8 +235,8 @@ export async function run() {
   );
 
   const figures = {};
-  for (const [app, { key, entry }] of Object.entries(APPS)) {
-    const { files, byPackage } = bundle(app, entry);
+  for (const [app, { key, entry, flags }] of Object.entries(APPS)) {
+    const { files, byPackage } = bundle(app, entry, flags);
     const parts = files.map((f) => ({ what: `bench/out/size/${app}/${f.file}`, ...f }));
     if (app === "voicelink" && !files.some((f) => f.file.endsWith(".wasm"))) {
       // esbuild leaves `new URL("./voicelink_bg.wasm", import.meta.url)` as it

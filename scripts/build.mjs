@@ -4,7 +4,7 @@
 // Needs: rustup target wasm32-unknown-unknown, the wasm-bindgen CLI of the version pinned in
 // Cargo.toml, and `npm install` (binaryen, smol-toml). scripts/setup.sh installs all three.
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, readFileSync, renameSync, statSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "smol-toml";
@@ -37,6 +37,8 @@ if (opt.enabled) {
   console.error(`wasm-opt: ${before} → ${statSync(bgWasm).size} bytes`);
 }
 
-copyFileSync(join(root, "js", "index.js"), join(outDir, "index.js"));
-copyFileSync(join(root, "js", "index.d.ts"), join(outDir, "index.d.ts"));
+// js/: the entry, the framework adapters and their types.
+for (const file of readdirSync(join(root, "js")).filter((f) => f.endsWith(".js") || f.endsWith(".d.ts"))) {
+  copyFileSync(join(root, "js", file), join(outDir, file));
+}
 console.error(`built ${outDirName}/ (index.js, voicelink.js, voicelink_bg.wasm, *.d.ts)`);

@@ -76,6 +76,27 @@ test("demo page: connect, echo a data-channel message, disconnect", { timeout: 1
     assert.equal(await page.textContent("#mic-label"), "Microphone on");
     assert.equal(await page.isHidden("#error"), true, "an error is shown while connected");
 
+    // What the connected screen must show (issue 6): a graded quality badge, a moving mic level
+    // meter, the recovery line (the grace countdown, "—" while connected), no Reconnect button.
+    try {
+      await page.waitForFunction(
+        () => ["excellent", "good"].includes(document.querySelector("#quality").dataset.grade) &&
+          document.querySelector("#mic-level").value > 0,
+        null,
+        { timeout: 10_000 },
+      );
+    } catch (e) {
+      const shown = await page.evaluate(() => ({ grade: document.querySelector("#quality").dataset.grade, micLevel: document.querySelector("#mic-level").value }));
+      throw new Error(`no graded quality badge and moving mic meter within 10 s of connecting: ${JSON.stringify(shown)}`, { cause: e });
+    }
+    for (const id of ["#quality", "#quality-figures", "#mic-level", "#remote-level", "#recovery", "#disconnect"]) {
+      assert.equal(await page.isVisible(id), true, `${id} is not visible while connected`);
+    }
+    assert.equal(await page.textContent("#quality"), await page.getAttribute("#quality", "data-grade"));
+    assert.match(await page.textContent("#quality-figures"), /RTT \d+ ms/);
+    assert.equal(await page.textContent("#recovery"), "—", "the recovery line shows something while connected");
+    assert.equal(await page.isHidden("#reconnect"), true, "Reconnect shows while connected");
+
     mkdirSync(outDir, { recursive: true });
     await page.screenshot({ path: `${outDir}demo-connected.png`, fullPage: true });
 
@@ -105,6 +126,37 @@ test("demo page: connect, echo a data-channel message, disconnect", { timeout: 1
       what: `session ${sessionId} to be "ended" in /_dev/state`,
     });
 
+    assert.deepEqual(pageErrors.map(String), [], "uncaught errors on the page");
+  } finally {
+    await context.close();
+  }
+});
+
+test("demo page: a dropped transport shows Reconnect and the grace countdown; Reconnect brings the session back", { timeout: 120_000 }, async () => {
+  const { context, page, pageErrors } = await openDemo();
+  try {
+    await page.click("#connect");
+    await waitForStatus(page, "connected");
+    const sessionId = (await page.textContent("#session")).trim();
+
+    // The dev peer black-holes the session but keeps it (manual policy: the button).
+    const res = await fetch(`${peerUrl}/_dev/sessions/${sessionId}/drop`, { method: "POST" });
+    assert.equal(res.status, 200, `POST /_dev/sessions/${sessionId}/drop: HTTP ${res.status}`);
+    await waitForStatus(page, "interrupted", 10_000);
+    assert.equal(await page.isVisible("#reconnect"), true, "no Reconnect button while interrupted");
+    assert.equal(await page.textContent("#quality"), "lost");
+    assert.match(await page.textContent("#recovery"), /session kept \d+ s more/, "no grace countdown while interrupted");
+    mkdirSync(outDir, { recursive: true });
+    await page.screenshot({ path: `${outDir}demo-interrupted.png`, fullPage: true });
+
+    await page.click("#reconnect");
+    await waitForStatus(page, "connected");
+    assert.equal((await page.textContent("#session")).trim(), sessionId, "Reconnect made a new session instead of restoring it");
+    assert.equal(await page.isHidden("#reconnect"), true, "Reconnect still shows once connected");
+    assert.equal(await page.textContent("#recovery"), "—");
+
+    await page.click("#disconnect");
+    await waitForStatus(page, "disconnected");
     assert.deepEqual(pageErrors.map(String), [], "uncaught errors on the page");
   } finally {
     await context.close();
