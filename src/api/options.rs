@@ -259,6 +259,6 @@ pub fn parse(value: &JsValue) -> Result<Config, LinkError> {
         control: f.object("control", read_control),
     };
     f.finish()?;
-    let options = Options::validate(raw)?;
+    let options = Options::validate(&raw)?;
     Ok(Config { options, token, ice_servers: ice_value })
 }

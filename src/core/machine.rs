@@ -1038,7 +1038,7 @@ mod tests {
 
     fn opts(connect_timeout_ms: u32) -> Options {
         let raw = RawOptions { url: Some("http://h/whip".into()), ..Default::default() };
-        Options { connect_timeout_ms, ..Options::validate(raw).unwrap() }
+        Options { connect_timeout_ms, ..Options::validate(&raw).unwrap() }
     }
 
     fn with_visibility(on_hidden: HiddenPolicy, grace_ms: u32, resume_on_visible: bool) -> Options {

@@ -326,12 +326,12 @@ pub struct RawControl {
 }
 
 impl RawControl {
-    fn validate(self) -> Result<ControlOptions, LinkError> {
-        let url = self.url.ok_or_else(|| invalid("options.control.url is required: the control WebSocket (ws: or wss:)".into()))?;
+    fn validate(&self) -> Result<ControlOptions, LinkError> {
+        let url = self.url.as_deref().ok_or_else(|| invalid("options.control.url is required: the control WebSocket (ws: or wss:)".into()))?;
         let lower = url.to_ascii_lowercase();
         let host = lower.strip_prefix("wss://").or_else(|| lower.strip_prefix("ws://")).and_then(|r| r.split(['/', '?', '#']).next());
         if host.is_none_or(str::is_empty) {
-            return Err(invalid(format!("options.control.url must be a ws: or wss: URL, got \"{}\"", clip(&url))));
+            return Err(invalid(format!("options.control.url must be a ws: or wss: URL, got \"{}\"", clip(url))));
         }
         let heartbeat_ms = millis(self.heartbeat_ms, "control.heartbeatMs", 100, 3_600_000, 30_000)?;
         let heartbeat_timeout_ms = millis(
@@ -349,7 +349,7 @@ impl RawControl {
         let attempts = count(self.reconnect_attempts, "control.reconnectAttempts", 1, 1000, 10)?;
         let outbox_capacity = count(self.outbox_capacity, "control.outboxCapacity", 0, 100_000, DEFAULT_OUTBOX_CAPACITY)?;
         Ok(ControlOptions {
-            url,
+            url: url.to_string(),
             heartbeat_ms,
             heartbeat_timeout_ms,
             backoff: Backoff { base_ms, cap_ms, attempts, spread_ms: 0, jitter: true },
@@ -388,8 +388,8 @@ fn millis(value: Option<f64>, name: &str, min: u32, max: u32, default: u32) -> R
 
 /// An optional `[excellentBelow, goodBelow]` pair: positive, finite, ascending.
 #[inline(never)]
-fn thresholds(value: Option<Vec<f64>>, name: &str, default: Thresholds) -> Result<Thresholds, LinkError> {
-    match value.as_deref() {
+fn thresholds(value: Option<&[f64]>, name: &str, default: Thresholds) -> Result<Thresholds, LinkError> {
+    match value {
         None => Ok(default),
         Some(&[e, g]) if e.is_finite() && g.is_finite() && e > 0.0 && g > e => Ok(Thresholds { excellent: e, good: g }),
         Some(v) => Err(invalid(format!(
@@ -442,15 +442,19 @@ impl IceServer {
 }
 
 impl Options {
-    /// Validates raw options. Errors have code `invalid-option` and name the field.
+    /// Validates raw options. Errors have code `invalid-option` and name the field. Takes
+    /// them by reference and copies out what it keeps only at the end, so the many error
+    /// exits have nothing to drop (each exit's drop code cost wasm bytes).
     #[inline(never)]
-    pub fn validate(raw: RawOptions) -> Result<Options, LinkError> {
+    pub fn validate(raw: &RawOptions) -> Result<Options, LinkError> {
         let url = raw
             .url
+            .as_deref()
             .ok_or_else(|| invalid("options.url is required: the WHIP endpoint to POST the SDP offer to".into()))?;
-        validate_endpoint(&url)?;
+        validate_endpoint(url)?;
 
-        let ice_servers = raw.ice_servers.unwrap_or_default();
+        let no_servers = Vec::new();
+        let ice_servers = raw.ice_servers.as_ref().unwrap_or(&no_servers);
         for (i, s) in ice_servers.iter().enumerate() {
             s.validate(i)?;
         }
@@ -458,7 +462,8 @@ impl Options {
         if raw.token == Some(RawToken::Text(String::new())) {
             return Err(invalid("options.token is an empty string: pass the token, or omit it".into()));
         }
-        let a = raw.audio.unwrap_or_default();
+        let no_audio = RawAudio::default();
+        let a = raw.audio.as_ref().unwrap_or(&no_audio);
         let defaults = AudioOptions::default();
         let channel_count = match a.channel_count {
             None => defaults.channel_count,
@@ -470,7 +475,7 @@ impl Options {
             noise_suppression: a.noise_suppression.unwrap_or(defaults.noise_suppression),
             auto_gain_control: a.auto_gain_control.unwrap_or(defaults.auto_gain_control),
             channel_count,
-            device_id: a.device_id.filter(|d| !d.is_empty()),
+            device_id: a.device_id.clone().filter(|d| !d.is_empty()),
         };
 
         let connect_timeout_ms =
@@ -489,8 +494,8 @@ impl Options {
             resume_on_visible: raw.resume_on_visible.unwrap_or(false),
         };
 
-        let data_channel_label = match raw.data_channel_label {
-            None => DEFAULT_DATA_CHANNEL_LABEL.to_string(),
+        let data_channel_label = match raw.data_channel_label.as_deref() {
+            None => DEFAULT_DATA_CHANNEL_LABEL,
             Some(l) if !l.is_empty() && l.len() <= 65_535 => l,
             Some(_) => return Err(invalid("options.dataChannelLabel must be a non-empty string".into())),
         };
@@ -520,9 +525,9 @@ impl Options {
             millis(raw.stats_interval_ms, "statsIntervalMs", 100, 60_000, DEFAULT_STATS_INTERVAL_MS)?;
         let d = QualityThresholds::default();
         let quality = QualityThresholds {
-            rtt_ms: thresholds(raw.quality_rtt_ms, "qualityRttMs", d.rtt_ms)?,
-            loss_pct: thresholds(raw.quality_loss_pct, "qualityLossPct", d.loss_pct)?,
-            jitter_ms: thresholds(raw.quality_jitter_ms, "qualityJitterMs", d.jitter_ms)?,
+            rtt_ms: thresholds(raw.quality_rtt_ms.as_deref(), "qualityRttMs", d.rtt_ms)?,
+            loss_pct: thresholds(raw.quality_loss_pct.as_deref(), "qualityLossPct", d.loss_pct)?,
+            jitter_ms: thresholds(raw.quality_jitter_ms.as_deref(), "qualityJitterMs", d.jitter_ms)?,
         };
         let speaking_threshold = match raw.speaking_threshold {
             None => DEFAULT_SPEAKING_THRESHOLD,
@@ -530,12 +535,16 @@ impl Options {
             Some(t) => return Err(invalid(format!("options.speakingThreshold must be a level between 0 and 1, got {}", num(t)))),
         };
         let speaking_hang_ms = millis(raw.speaking_hang_ms, "speakingHangMs", 0, 10_000, DEFAULT_SPEAKING_HANG_MS)?;
+        let control = match &raw.control {
+            Some(c) => Some(c.validate()?),
+            None => None,
+        };
         Ok(Options {
-            url,
-            ice_servers,
+            url: url.to_string(),
+            ice_servers: ice_servers.clone(),
             audio,
             connect_timeout_ms,
-            data_channel_label,
+            data_channel_label: data_channel_label.to_string(),
             fade_out_ms,
             visibility,
             reconnect,
@@ -548,7 +557,7 @@ impl Options {
             speaking_threshold,
             speaking_hang_ms,
             profile: raw.profile.unwrap_or(false),
-            control: raw.control.map(RawControl::validate).transpose()?,
+            control,
         })
     }
 }
@@ -563,7 +572,7 @@ mod tests {
 
     #[test]
     fn defaults_are_voice_friendly() {
-        let o = Options::validate(raw("https://example.com/whip")).unwrap();
+        let o = Options::validate(&raw("https://example.com/whip")).unwrap();
         assert_eq!(o.audio, AudioOptions::default());
         assert!(o.audio.echo_cancellation && o.audio.noise_suppression && o.audio.auto_gain_control);
         assert_eq!(o.audio.channel_count, 1);
@@ -573,15 +582,15 @@ mod tests {
 
     #[test]
     fn url_is_required_and_must_be_http() {
-        let e = Options::validate(RawOptions::default()).unwrap_err();
+        let e = Options::validate(&RawOptions::default()).unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidOption);
         assert!(e.message.contains("options.url"));
         for bad in ["ftp://x/whip", "ws://x/whip", "whip", "", "http://", "https:///path"] {
-            let e = Options::validate(raw(bad)).unwrap_err();
+            let e = Options::validate(&raw(bad)).unwrap_err();
             assert_eq!(e.code, ErrorCode::InvalidOption, "{bad}");
         }
         for good in ["http://127.0.0.1:7878/whip", "HTTPS://Example.com/v1/realtime?model=x"] {
-            assert!(Options::validate(raw(good)).is_ok(), "{good}");
+            assert!(Options::validate(&raw(good)).is_ok(), "{good}");
         }
     }
 
@@ -589,11 +598,11 @@ mod tests {
     fn timeout_bounds() {
         for bad in [0.0, -5.0, f64::NAN, f64::INFINITY, 600_001.0] {
             let r = RawOptions { connect_timeout_ms: Some(bad), ..raw("http://h/w") };
-            let e = Options::validate(r).unwrap_err();
+            let e = Options::validate(&r).unwrap_err();
             assert!(e.message.contains("connectTimeoutMs"), "{bad}: {}", e.message);
         }
         let r = RawOptions { connect_timeout_ms: Some(2500.4), ..raw("http://h/w") };
-        assert_eq!(Options::validate(r).unwrap().connect_timeout_ms, 2500);
+        assert_eq!(Options::validate(&r).unwrap().connect_timeout_ms, 2500);
     }
 
     #[test]
@@ -602,17 +611,17 @@ mod tests {
         let turn_no_cred = IceServer { urls: vec!["turn:t.example.org".into()], username: None, credential: None };
         let http = IceServer { urls: vec!["http://nope".into()], username: None, credential: None };
         let ok = RawOptions { ice_servers: Some(vec![stun.clone()]), ..raw("http://h/w") };
-        assert_eq!(Options::validate(ok).unwrap().ice_servers, vec![stun]);
+        assert_eq!(Options::validate(&ok).unwrap().ice_servers, vec![stun]);
         for bad in [turn_no_cred, http, IceServer { urls: vec![], username: None, credential: None }] {
             let r = RawOptions { ice_servers: Some(vec![bad]), ..raw("http://h/w") };
-            let e = Options::validate(r).unwrap_err();
+            let e = Options::validate(&r).unwrap_err();
             assert!(e.message.contains("iceServers[0]"), "{}", e.message);
         }
     }
 
     #[test]
     fn fade_and_visibility() {
-        let o = Options::validate(raw("http://h/w")).unwrap();
+        let o = Options::validate(&raw("http://h/w")).unwrap();
         assert_eq!(o.fade_out_ms, 20);
         assert_eq!(o.visibility, VisibilityPolicy::default());
         let r = RawOptions {
@@ -622,20 +631,20 @@ mod tests {
             resume_on_visible: Some(true),
             ..raw("http://h/w")
         };
-        let o = Options::validate(r).unwrap();
+        let o = Options::validate(&r).unwrap();
         assert_eq!(o.fade_out_ms, 0);
         assert_eq!(o.visibility, VisibilityPolicy { on_hidden: HiddenPolicy::None, grace_ms: 1500, resume_on_visible: true });
         let bad = RawOptions { visibility: Some("pause".into()), ..raw("http://h/w") };
-        assert!(Options::validate(bad).unwrap_err().message.contains("options.visibility"));
+        assert!(Options::validate(&bad).unwrap_err().message.contains("options.visibility"));
         let bad = RawOptions { fade_out_ms: Some(5000.0), ..raw("http://h/w") };
-        assert!(Options::validate(bad).unwrap_err().message.contains("fadeOutMs"));
+        assert!(Options::validate(&bad).unwrap_err().message.contains("fadeOutMs"));
         let bad = RawOptions { visibility_grace_ms: Some(-1.0), ..raw("http://h/w") };
-        assert!(Options::validate(bad).unwrap_err().message.contains("visibilityGraceMs"));
+        assert!(Options::validate(&bad).unwrap_err().message.contains("visibilityGraceMs"));
     }
 
     #[test]
     fn reconnect_options() {
-        let o = Options::validate(raw("http://h/w")).unwrap();
+        let o = Options::validate(&raw("http://h/w")).unwrap();
         assert_eq!(o.reconnect, ReconnectPolicy::Manual);
         assert_eq!(o.backoff, Backoff::default());
         assert_eq!((o.session_grace_ms, o.outage_timeout_ms, o.outbox_capacity), (300_000, 1_500, 100));
@@ -646,7 +655,7 @@ mod tests {
             reconnect_attempts: Some(3.0),
             ..raw("http://h/w")
         };
-        let o = Options::validate(r).unwrap();
+        let o = Options::validate(&r).unwrap();
         assert_eq!(o.reconnect, ReconnectPolicy::Auto);
         assert_eq!(o.backoff, Backoff { base_ms: 500, cap_ms: 8000, attempts: 3, ..Backoff::default() });
         for (bad, field) in [
@@ -656,37 +665,37 @@ mod tests {
             (RawOptions { outage_timeout_ms: Some(10.0), ..raw("http://h/w") }, "outageTimeoutMs"),
             (RawOptions { outbox_capacity: Some(-1.0), ..raw("http://h/w") }, "outboxCapacity"),
         ] {
-            let e = Options::validate(bad).unwrap_err();
+            let e = Options::validate(&bad).unwrap_err();
             assert!(e.message.contains(field), "{field}: {}", e.message);
         }
     }
 
     #[test]
     fn quality_options() {
-        let o = Options::validate(raw("http://h/w")).unwrap();
+        let o = Options::validate(&raw("http://h/w")).unwrap();
         assert_eq!(o.quality, QualityThresholds::default());
         assert_eq!(o.stats_interval_ms, 1000);
         let r = RawOptions { quality_rtt_ms: Some(vec![30.0, 80.0]), stats_interval_ms: Some(500.0), ..raw("http://h/w") };
-        let o = Options::validate(r).unwrap();
+        let o = Options::validate(&r).unwrap();
         assert_eq!(o.quality.rtt_ms, Thresholds { excellent: 30.0, good: 80.0 });
         for bad in [vec![100.0, 50.0], vec![50.0], vec![0.0, 10.0], vec![1.0, f64::NAN]] {
             let r = RawOptions { quality_rtt_ms: Some(bad), ..raw("http://h/w") };
-            assert!(Options::validate(r).unwrap_err().message.contains("qualityRttMs"));
+            assert!(Options::validate(&r).unwrap_err().message.contains("qualityRttMs"));
         }
     }
 
     #[test]
     fn control_options() {
-        assert_eq!(Options::validate(raw("http://h/w")).unwrap().control, None, "no control channel unless asked");
+        assert_eq!(Options::validate(&raw("http://h/w")).unwrap().control, None, "no control channel unless asked");
         let c = RawControl { url: Some("ws://h/control".into()), ..Default::default() };
-        let o = Options::validate(RawOptions { control: Some(c), ..raw("http://h/w") }).unwrap().control.unwrap();
+        let o = Options::validate(&RawOptions { control: Some(c), ..raw("http://h/w") }).unwrap().control.unwrap();
         assert_eq!((o.heartbeat_ms, o.heartbeat_timeout_ms, o.backoff.base_ms), (30_000, 65_000, 5_000));
         for (bad, field) in [
             (RawControl::default(), "control.url"),
             (RawControl { url: Some("http://h/c".into()), ..Default::default() }, "control.url"),
             (RawControl { url: Some("ws://h".into()), heartbeat_ms: Some(5.0), ..Default::default() }, "heartbeatMs"),
         ] {
-            let e = Options::validate(RawOptions { control: Some(bad), ..raw("http://h/w") }).unwrap_err();
+            let e = Options::validate(&RawOptions { control: Some(bad), ..raw("http://h/w") }).unwrap_err();
             assert!(e.message.contains(field), "{field}: {}", e.message);
         }
     }
@@ -695,9 +704,9 @@ mod tests {
     fn channel_count_is_one_or_two() {
         let audio = |c| Some(RawAudio { channel_count: Some(c), ..Default::default() });
         let r = RawOptions { audio: audio(3.0), ..raw("http://h/w") };
-        let e = Options::validate(r).unwrap_err();
+        let e = Options::validate(&r).unwrap_err();
         assert!(e.message.contains("channelCount") && e.message.ends_with("got 3"), "{}", e.message);
         let r = RawOptions { audio: audio(2.0), ..raw("http://h/w") };
-        assert_eq!(Options::validate(r).unwrap().audio.channel_count, 2);
+        assert_eq!(Options::validate(&r).unwrap().audio.channel_count, 2);
     }
 }
