@@ -345,8 +345,8 @@ impl Control {
 /// The `type` of a JSON message, if it is an object with a string `type`.
 pub fn message_type(text: &str) -> Option<&str> {
     // A small scan is enough for the one field the machine needs; apps get the parsed JSON.
-    let i = text.find("\"type\"")?;
-    let rest = text[i + 6..].trim_start().strip_prefix(':')?.trim_start().strip_prefix('"')?;
+    let (_, after) = text.split_once("\"type\"")?;
+    let rest = after.trim_start().strip_prefix(':')?.trim_start().strip_prefix('"')?;
     rest.split('"').next()
 }
 

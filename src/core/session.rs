@@ -32,11 +32,8 @@ impl Session {
 pub fn session_id_from_url(url: &str) -> Option<String> {
     let no_frag = url.split('#').next().unwrap_or("");
     let path = no_frag.split('?').next().unwrap_or("");
-    let path = match path.find("://") {
-        Some(i) => {
-            let after = &path[i + 3..];
-            after.find('/').map(|j| &after[j..]).unwrap_or("")
-        }
+    let path = match path.split_once("://") {
+        Some((_, after)) => after.split_once('/').map_or("", |(_, rest)| rest),
         None => path,
     };
     path.split('/').rfind(|s| !s.is_empty()).map(str::to_string)
