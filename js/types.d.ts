@@ -375,23 +375,31 @@ status: number | null, };
  */
 export type VoiceLinkQuality = { 
 /**
- * `"unknown" | "excellent" | "good" | "poor" | "lost"`.
+ * The grade, with hysteresis: `"unknown"` before the first sample and while connecting,
+ * `"lost"` while interrupted, reconnecting or ended; else from the thresholds
+ * (`qualityRttMs`, `qualityLossPct`, `qualityJitterMs`).
  */
 grade: VoiceLinkGrade, 
 /**
- * Smoothed RTT, ms (rounded to 0.1 ms).
+ * RTT in milliseconds, smoothed (EWMA) and rounded to 0.1 ms: the selected candidate
+ * pair's `currentRoundTripTime` (seconds, W3C webrtc-stats), else remote-inbound-rtp
+ * `roundTripTime`; `null` before the first sample.
  */
 rttMs: number | null, 
 /**
- * Smoothed jitter, ms (rounded to 0.1 ms).
+ * Jitter in milliseconds, smoothed and rounded to 0.1 ms: inbound-rtp `jitter` (seconds,
+ * W3C webrtc-stats); `null` before the first sample.
  */
 jitterMs: number | null, 
 /**
- * Smoothed packet loss, % (rounded to 0.01).
+ * Packet loss in %, smoothed and rounded to 0.01: inbound-rtp `packetsLost` over the
+ * packets expected (`packetsLost` + `packetsReceived`) between two samples; `null` before
+ * the second sample.
  */
 packetLoss: number | null, 
 /**
- * The metrics that set the grade (those at the worst level), when not excellent.
+ * The metrics that set a `"good"` or `"poor"` grade (those at the worst level); empty
+ * otherwise.
  */
 limitedBy: Array<VoiceLinkMetric>, };
 
