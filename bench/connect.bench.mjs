@@ -6,7 +6,7 @@
 //   connect.ms_p50   median over the runs, ms
 // BENCH_CONNECT_RUNS (default 20) sets the number of runs.
 import { launchChromium, peerUrl, peerJson, until } from "../scripts/chromium.mjs";
-import { summary, round } from "./lib.mjs";
+import { summary, round, newBenchPage } from "./lib.mjs";
 
 export const name = "connect";
 export const needsPeer = true;
@@ -42,8 +42,7 @@ function timeOneConnect(timeoutMs) {
 export async function run() {
   const browser = await launchChromium();
   try {
-    const page = await browser.newPage();
-    page.on("pageerror", (e) => console.log(`  [page error] ${e}`));
+    const page = await newBenchPage(browser);
     await page.goto(`${peerUrl}/`);
     await page.waitForFunction(() => !document.querySelector("#connect").disabled, null, { timeout: 20_000 });
 

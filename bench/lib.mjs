@@ -46,3 +46,15 @@ export function mergeResults(figures) {
   writeFileSync(resultsFile, JSON.stringify(sorted, null, 2) + "\n");
   return sorted;
 }
+
+/** A new page of `browser` that echoes page errors, console errors and warnings to the bench's
+ * output, with `init` (a function or script, optional) added as an init script. */
+export async function newBenchPage(browser, init) {
+  const page = await browser.newPage();
+  page.on("pageerror", (e) => console.log(`  [page error] ${e}`));
+  page.on("console", (m) => {
+    if (m.type() === "error" || m.type() === "warning") console.log(`  [page ${m.type()}] ${m.text()}`);
+  });
+  if (init) await page.addInitScript(init);
+  return page;
+}

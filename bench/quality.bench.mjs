@@ -43,7 +43,7 @@
 //   subclassing it) to tell the browser's RTT lag from the library's.
 //   Fails when a bounded wait runs out (after printing what was seen).
 import { launchChromium, peerUrl, peerJson, until } from "../scripts/chromium.mjs";
-import { summary, round, percentile } from "./lib.mjs";
+import { summary, round, percentile, newBenchPage } from "./lib.mjs";
 
 export const name = "quality";
 export const needsPeer = true;
@@ -247,11 +247,7 @@ export async function run() {
   const browser = await launchChromium();
   const t0 = Date.now();
   try {
-    const page = await browser.newPage();
-    page.on("pageerror", (e) => console.log(`  [page error] ${e}`));
-    page.on("console", (m) => {
-      if (m.type() === "error" || m.type() === "warning") console.log(`  [page ${m.type()}] ${m.text()}`);
-    });
+    const page = await newBenchPage(browser);
     // Cross-origin isolation for 5 µs timers: COOP/COEP on the document only
     // (everything else the page loads is same-origin).
     await page.route(`${peerUrl}/`, async (route) => {

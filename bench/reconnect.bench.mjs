@@ -45,7 +45,7 @@
 // Every wait is bounded; the bench throws when a precondition fails (the fault
 // switches missing, no outage seen, reconnect() not resolving, …).
 import { launchChromium, peerUrl, peerJson, until } from "../scripts/chromium.mjs";
-import { summary, round } from "./lib.mjs";
+import { summary, round, newBenchPage } from "./lib.mjs";
 
 export const name = "reconnect";
 export const needsPeer = true;
@@ -386,9 +386,7 @@ export async function run() {
   await checkSwitches();
   const browser = await launchChromium();
   try {
-    const page = await browser.newPage();
-    page.on("pageerror", (e) => console.log(`  [page error] ${e}`));
-    await page.addInitScript(pageInit);
+    const page = await newBenchPage(browser, pageInit);
     await page.goto(`${peerUrl}/`);
     await page.evaluate(async () => {
       window.__rc.VoiceLink = (await import("/pkg/index.js")).VoiceLink;

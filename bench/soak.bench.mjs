@@ -27,7 +27,7 @@
 // At the end the dev peer's GET /_dev/state must report sessionsOpen 0 (printed;
 // the bench fails when it does not reach 0 within 10 s).
 import { launchChromium, peerUrl, peerJson, until } from "../scripts/chromium.mjs";
-import { summary } from "./lib.mjs";
+import { summary, newBenchPage } from "./lib.mjs";
 
 export const name = "soak";
 export const needsPeer = true;
@@ -130,9 +130,7 @@ function pageInit() {
 export async function run() {
   const browser = await launchChromium();
   try {
-    const page = await browser.newPage();
-    page.on("pageerror", (e) => console.log(`  [page error] ${e}`));
-    await page.addInitScript(pageInit);
+    const page = await newBenchPage(browser, pageInit);
     await page.goto(`${peerUrl}/`);
     await page.evaluate(async (stepTimeoutMs) => {
       const { VoiceLink } = await import("/pkg/index.js");

@@ -48,7 +48,7 @@
 //   (BENCH_TEARDOWN_MIC_RUNS, default 10) connect/disconnect cycles of one
 //   VoiceLink, ms (performance.now() resolution, 0.1 ms in Chromium here).
 import { launchChromium, chromeOptions, peerUrl, peerJson, until } from "../scripts/chromium.mjs";
-import { summary, round, percentile } from "./lib.mjs";
+import { summary, round, percentile, newBenchPage } from "./lib.mjs";
 import { writeTone } from "./tone.mjs";
 
 export const name = "teardown";
@@ -288,12 +288,7 @@ export async function run() {
   args.push(`--use-file-for-fake-audio-capture=${tone.path}`);
   const browser = await launchChromium({ args });
   try {
-    const page = await browser.newPage();
-    page.on("pageerror", (e) => console.log(`  [page error] ${e}`));
-    page.on("console", (m) => {
-      if (m.type() === "error" || m.type() === "warning") console.log(`  [page ${m.type()}] ${m.text()}`);
-    });
-    await page.addInitScript(pageInit);
+    const page = await newBenchPage(browser, pageInit);
     await page.goto(`${peerUrl}/`);
     await page.evaluate(() => import("/pkg/index.js"));
 

@@ -9,7 +9,7 @@
 // after unmount the disposed link answers with `disposed`.
 import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
 import { VoiceLink } from "./index.js";
-import { IDLE, noop, retire, retired } from "./shared.js";
+import { idleSnapshot, noop, retire, retired } from "./shared.js";
 
 export function useVoiceLink(options, { autoConnect = false } = {}) {
   const [link, setLink] = useState(null);
@@ -60,4 +60,4 @@ export function useVoiceLink(options, { autoConnect = false } = {}) {
 }
 
 const subscribeNone = () => noop;
-const idle = () => IDLE;
+const idle = () => idleSnapshot();

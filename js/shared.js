@@ -1,31 +1,33 @@
 // Shared by the framework adapters (voicelink/react, voicelink/vue); not an entry of its own.
+import { VoiceLink } from "./index.js";
 
-const unknownQuality = Object.freeze({ grade: "unknown", rttMs: null, jitterMs: null, packetLoss: null, limitedBy: Object.freeze([]) });
+let idle;
 
-/** The snapshot of a link that does not exist yet: equal to a new link's getSnapshot(), one object forever. */
-export const IDLE = Object.freeze({
-  status: "idle", phase: null, sessionId: null, sessionUrl: null, error: null, endReason: null,
-  connectMs: null, connectTimings: null, quality: unknownQuality, audioBlocked: false,
-  teardownErrors: Object.freeze([]), canReconnect: false, graceRemainingMs: null, reconnectAttempt: 0,
-  nextRetryInMs: null, sessionReplaced: false, queuedMessages: 0, droppedMessages: 0,
-  micLevel: 0, remoteLevel: 0, isSpeaking: false, control: null,
-});
+/** The snapshot of a link that does not exist yet: a never-connected link's own getSnapshot()
+ * (the constructor touches no browser API), made on first use, then the same object forever. */
+export function idleSnapshot() {
+  if (!idle) {
+    const probe = new VoiceLink({ url: "http://localhost/" });
+    idle = probe.getSnapshot();
+    probe.free();
+  }
+  return idle;
+}
 
 // Every link an adapter ended, still closing. A new link's connect() waits for them, so a
 // remount (React StrictMode, a `key` change, a v-if) never has two microphones or peer
-// connections at once. The microphone is stopped synchronously by disconnect() anyway; the wait
-// covers the fade and the closes. Bounded, because the WHIP DELETE at the end of a teardown has
-// no timeout of its own and may hang on a dead network.
+// connections at once. disconnect() stops the microphone synchronously and always settles:
+// the teardown's WHIP DELETE is given up after 3 s by the library itself.
 let retiring = Promise.resolve();
 
 /** Ends `link` (microphone stopped before this returns) and disposes of it. */
 export function retire(link) {
   const closing = link.disconnect();
   link.dispose();
-  retiring = Promise.all([retiring, Promise.race([closing, new Promise((r) => setTimeout(r, 2000))])]);
+  retiring = Promise.all([retiring, closing]);
 }
 
-/** Resolves once every retired link has finished closing (or 2 s passed). */
+/** Resolves once every retired link has finished closing. */
 export const retired = () => retiring;
 
 export const noop = () => {};

@@ -12,7 +12,7 @@
 
 #![warn(missing_docs)]
 // `clamp` asserts `min <= max` with a Debug-formatted panic message, which pulls Rust's float
-// formatting (~10 kB) into the wasm; the code writes `.max(lo).min(hi)` instead (issue 6).
+// formatting into the wasm (removing it and `{}` of floats took 23.5 kB raw off, bench/README.md); the code writes `.max(lo).min(hi)` instead (issue 6).
 #![allow(clippy::manual_clamp)]
 
 pub mod core;

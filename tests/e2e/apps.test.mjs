@@ -187,16 +187,18 @@ test("the adapters' idle snapshot equals a new VoiceLink's snapshot", { timeout:
   const page = await browser.newPage();
   try {
     await page.goto(`${peerUrl}/`);
-    const { idle, fresh, frozen } = await page.evaluate(async () => {
+    const { idle, fresh, frozen, same } = await page.evaluate(async () => {
       const { VoiceLink } = await import("/pkg/index.js");
-      const { IDLE } = await import("/pkg/shared.js");
+      const { idleSnapshot } = await import("/pkg/shared.js");
+      const IDLE = idleSnapshot();
       const link = new VoiceLink({ url: "/whip" });
       const fresh = link.getSnapshot();
       link.dispose();
-      return { idle: IDLE, fresh, frozen: Object.isFrozen(IDLE) && Object.isFrozen(IDLE.quality) };
+      return { idle: IDLE, fresh, frozen: Object.isFrozen(IDLE) && Object.isFrozen(IDLE.quality), same: idleSnapshot() === IDLE };
     });
-    assert.deepEqual(idle, fresh, "js/shared.js IDLE differs from getSnapshot() of a new link: update it");
+    assert.deepEqual(idle, fresh, "js/shared.js idleSnapshot() differs from getSnapshot() of a new link");
     assert.ok(frozen, "IDLE is not frozen");
+    assert.ok(same, "idleSnapshot() must return one object (useSyncExternalStore needs a stable snapshot)");
   } finally {
     await page.close();
   }
