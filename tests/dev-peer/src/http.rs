@@ -19,17 +19,15 @@ use log::{info, warn};
 use tiny_http::{Header, Method, Response, Server, StatusCode};
 
 use crate::control;
-use crate::delay::{self, parse_delay_ms};
+use crate::delay;
+use crate::faults::{html_error_page, parse_faults, parse_global_faults, AnswerFault};
 use crate::files::{self, Served};
-use crate::sdpfrag::{self, IfMatch, SDPFRAG_TYPE};
+use crate::sdpfrag::{self, sdp_attr, IfMatch, SDPFRAG_TYPE};
 use crate::session::{self, StartError};
 use crate::state::{lock, Command, GlobalFaults, PatchOutcome, PatchRequest, Registry};
 
 /// Largest request body read (an SDP offer is a few KB).
 const MAX_BODY: u64 = 1024 * 1024;
-
-/// Longest `?delay_ms=` accepted.
-const MAX_DELAY_MS: u64 = 60_000;
 
 /// Longest `POST /_dev/restart?down_ms=` accepted, and the default.
 const MAX_DOWN_MS: u64 = 60_000;
@@ -43,9 +41,6 @@ const ACCEPT_POLL: Duration = Duration::from_millis(50);
 
 /// How long DELETE and the server end wait for the session to finish.
 const END_WAIT: Duration = Duration::from_secs(3);
-
-/// Body of the `?fault=garbage` answer.
-const GARBAGE_ANSWER: &str = "this is not an sdp answer";
 
 /// What the front needs besides the registry.
 #[derive(Debug, Clone)]
@@ -163,7 +158,7 @@ const CORS_HEADERS: [(&str, &str); 2] = [
     ("Access-Control-Allow-Origin", "*"),
     (
         "Access-Control-Expose-Headers",
-        "Location, ETag, Link, X-Session-ID",
+        "Location, ETag, Link, X-Session-ID, WWW-Authenticate, Allow",
     ),
 ];
 
@@ -299,7 +294,7 @@ pub fn route(app: &App, req: &Req) -> Reply {
     let segments: Vec<&str> = req.path.trim_start_matches('/').split('/').collect();
     match (req.method.as_str(), segments.as_slice()) {
         ("POST", ["whip"]) => post_whip(app, req),
-        ("DELETE", ["whip", "sessions", id]) => delete_session(app, id),
+        ("DELETE", ["whip", "sessions", id]) => delete_session(app, req, id),
         ("PATCH", ["whip", "sessions", id]) => patch_session(app, req, id),
         ("GET", ["_dev", "health"]) => Reply::text(200, "ok"),
         ("GET", ["_dev", "state"]) => state(app),
@@ -341,50 +336,6 @@ fn static_file(dir: &std::path::Path, path: &str) -> Reply {
     }
 }
 
-/// The `POST /whip` query: fault switches.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Faults {
-    /// Wait this long before answering.
-    pub delay: Option<Duration>,
-    /// Answer `500 injected fault`, create nothing.
-    pub fail_500: bool,
-    /// Answer 201 with a body that is not SDP.
-    pub garbage: bool,
-    /// `delay_out_ms`: the session holds back every datagram it sends this
-    /// many ms (0: off), as `POST /_dev/sessions/<id>/delay` would.
-    pub delay_out_ms: u64,
-}
-
-/// Parse `fault=500|garbage`, `delay_ms=N` and `delay_out_ms=N` (other
-/// parameters are ignored).
-pub fn parse_faults(query: &str) -> Result<Faults, String> {
-    let mut faults = Faults::default();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        match key {
-            "fault" => match value {
-                "500" => faults.fail_500 = true,
-                "garbage" => faults.garbage = true,
-                other => return Err(format!("unknown fault {other:?} (500 or garbage)")),
-            },
-            "delay_ms" => {
-                let ms: u64 = value
-                    .parse()
-                    .ok()
-                    .filter(|ms| *ms <= MAX_DELAY_MS)
-                    .ok_or_else(|| format!("delay_ms must be 0..={MAX_DELAY_MS}, got {value:?}"))?;
-                faults.delay = Some(Duration::from_millis(ms));
-            }
-            "delay_out_ms" => {
-                faults.delay_out_ms =
-                    parse_delay_ms(value).map_err(|e| format!("delay_out_{e}"))?;
-            }
-            _ => {}
-        }
-    }
-    Ok(faults)
-}
-
 /// Whether the request carries `Authorization: Bearer <token>`.
 fn authorized(req: &Req, token: &str) -> bool {
     let Some(value) = req.header("Authorization") else {
@@ -394,58 +345,6 @@ fn authorized(req: &Req, token: &str) -> bool {
     let scheme = parts.next().unwrap_or("");
     let given = parts.next().unwrap_or("").trim();
     scheme.eq_ignore_ascii_case("bearer") && given == token
-}
-
-/// The `POST /_dev/faults` query: `refuse_new=1|0` (also `true|false`) and
-/// `fail_post=0|400..=599`; each absent one stays as it is. Unknown
-/// parameters are refused (a typo should not pass as "no fault").
-/// The global switches a `POST /_dev/faults` query sets: `(refuse_new, fail_post, hold_delete_ms)`.
-pub type GlobalFaultsUpdate = (Option<bool>, Option<u16>, Option<u64>);
-
-pub fn parse_global_faults(query: &str) -> Result<GlobalFaultsUpdate, String> {
-    let mut refuse_new = None;
-    let mut fail_post = None;
-    let mut hold_delete_ms = None;
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        match key {
-            "refuse_new" => {
-                refuse_new = Some(match value {
-                    "1" | "true" => true,
-                    "0" | "false" => false,
-                    other => return Err(format!("refuse_new must be 1 or 0, got {other:?}")),
-                })
-            }
-            "fail_post" => {
-                fail_post = Some(
-                    value
-                        .parse::<u16>()
-                        .ok()
-                        .filter(|s| *s == 0 || (400..=599).contains(s))
-                        .ok_or_else(|| {
-                            format!("fail_post must be 0 or a status 400..=599, got {value:?}")
-                        })?,
-                )
-            }
-            "hold_delete_ms" => {
-                hold_delete_ms = Some(
-                    value
-                        .parse::<u64>()
-                        .ok()
-                        .filter(|ms| *ms <= MAX_DELAY_MS)
-                        .ok_or_else(|| {
-                            format!("hold_delete_ms must be 0..={MAX_DELAY_MS}, got {value:?}")
-                        })?,
-                )
-            }
-            other => {
-                return Err(format!(
-                    "unknown parameter {other:?} (refuse_new, fail_post, hold_delete_ms)"
-                ))
-            }
-        }
-    }
-    Ok((refuse_new, fail_post, hold_delete_ms))
 }
 
 /// The `POST /_dev/restart` query: `down_ms=N` (0..=60000, default 2000).
@@ -507,8 +406,12 @@ fn post_whip(app: &App, req: &Req) -> Reply {
     if let Some(delay) = faults.delay {
         thread::sleep(delay);
     }
-    if faults.fail_500 {
-        return Reply::text(500, "injected fault");
+    match faults.fault {
+        Some(AnswerFault::Fail500) => return Reply::text(500, "injected fault"),
+        Some(AnswerFault::Html) => {
+            return Reply::new(500, "text/html; charset=utf-8", html_error_page())
+        }
+        _ => {}
     }
     let Ok(offer) = std::str::from_utf8(&req.body) else {
         return Reply::text(400, "the offer is not UTF-8 text");
@@ -522,10 +425,10 @@ fn post_whip(app: &App, req: &Req) -> Reply {
             return Reply::text(500, e.to_string());
         }
     };
-    let body = if faults.garbage {
-        GARBAGE_ANSWER.to_string()
-    } else {
-        started.answer_sdp
+    // `garbage`, `empty`, `notsdp`, `nofingerprint`: a real session, a spoilt answer.
+    let body = match faults.fault {
+        Some(fault) => fault.answer_body(started.answer_sdp),
+        None => started.answer_sdp,
     };
     Reply::new(201, "application/sdp", body)
         .with("Location", format!("/whip/sessions/{}", started.entry.id))
@@ -534,7 +437,7 @@ fn post_whip(app: &App, req: &Req) -> Reply {
 }
 
 /// Send a command to a session and wait until it has ended.
-fn end_session(app: &App, id: &str, make: fn(mpsc::Sender<()>) -> Command) -> Reply {
+fn end_session(app: &App, id: &str, make: impl FnOnce(mpsc::Sender<()>) -> Command) -> Reply {
     let Some(entry) = app.registry.get(id) else {
         return Reply::text(404, "no such session");
     };
@@ -547,14 +450,26 @@ fn end_session(app: &App, id: &str, make: fn(mpsc::Sender<()>) -> Command) -> Re
 }
 
 /// `DELETE /whip/sessions/<id>`: the client ends the session.
-fn delete_session(app: &App, id: &str) -> Reply {
+fn delete_session(app: &App, req: &Req, id: &str) -> Reply {
+    let faults = app.registry.faults();
     // `hold_delete_ms`: a server that is slow to answer (or unreachable): the client's
     // teardown must not wait for it forever. This request's own thread sleeps.
-    let hold = app.registry.faults().hold_delete_ms;
-    if hold > 0 {
-        thread::sleep(Duration::from_millis(hold));
+    if faults.hold_delete_ms > 0 {
+        thread::sleep(Duration::from_millis(faults.hold_delete_ms));
     }
-    let reply = end_session(app, id, |done| Command::Delete { done });
+    // `delete_token`: the session's teardown needs the bearer token (checked
+    // before the session is looked up, so also for an unknown one).
+    let reply = if !faults.delete_token.is_empty() && !authorized(req, &faults.delete_token) {
+        app.registry.delete_unauthorized();
+        Reply::text(401, "missing or wrong bearer token (delete_token)")
+            .with("WWW-Authenticate", "Bearer")
+    } else {
+        let authorization = req.header("Authorization").map(str::to_string);
+        end_session(app, id, move |done| Command::Delete {
+            authorization,
+            done,
+        })
+    };
     app.registry.delete_answered();
     reply
 }
@@ -636,6 +551,15 @@ fn patch_session(app: &App, req: &Req, id: &str) -> Reply {
     } else {
         PatchRequest::Offer(body.to_string())
     };
+    let refuse = app.registry.faults().restart_status;
+    if refuse != 0 && is_ice_restart(&request, entry.remote_ufrag().as_deref()) {
+        app.registry.restart_refused();
+        info!(
+            "session {}: ICE restart refused with {refuse} (restart_status)",
+            entry.id
+        );
+        return restart_refused(refuse);
+    }
     let (reply_tx, reply_rx) = mpsc::channel();
     let sent = entry.send(Command::Patch {
         request,
@@ -664,6 +588,32 @@ fn patch_session(app: &App, req: &Req, id: &str) -> Reply {
     }
 }
 
+/// Whether a `PATCH` asks for an ICE restart: its `a=ice-ufrag` is not the
+/// one of the offer the session accepted last (the session's own test).
+fn is_ice_restart(request: &PatchRequest, current_ufrag: Option<&str>) -> bool {
+    let asked = match request {
+        PatchRequest::Fragment(f) => Some(f.ufrag.as_str()),
+        PatchRequest::Offer(sdp) => sdp_attr(sdp, "ice-ufrag"),
+    };
+    asked != current_ufrag
+}
+
+/// The answer to an ICE restart refused by `restart_status`.
+fn restart_refused(status: u16) -> Reply {
+    let reason = match status {
+        422 => "ICE restart not supported (trickle only)",
+        405 => "PATCH not allowed on this resource",
+        501 => "ICE restart not implemented",
+        _ => "ICE restart refused",
+    };
+    let reply = Reply::text(status, format!("{reason} (restart_status={status})"));
+    if status == 405 {
+        reply.with("Allow", "POST, DELETE, OPTIONS")
+    } else {
+        reply
+    }
+}
+
 fn faults_reply(faults: GlobalFaults) -> Reply {
     match serde_json::to_vec(&faults) {
         Ok(json) => Reply::new(200, "application/json", json).with("Cache-Control", "no-store"),
@@ -671,23 +621,14 @@ fn faults_reply(faults: GlobalFaults) -> Reply {
     }
 }
 
-/// `POST /_dev/faults?refuse_new=…&fail_post=…&hold_delete_ms=…`: set the global switches.
+/// `POST /_dev/faults?refuse_new=…&fail_post=…&hold_delete_ms=…&restart_status=…&delete_token=…`:
+/// set the global switches.
 fn set_faults(app: &App, req: &Req) -> Reply {
-    let (refuse_new, fail_post, hold_delete_ms) = match parse_global_faults(&req.query) {
+    let update = match parse_global_faults(&req.query) {
         Ok(v) => v,
         Err(reason) => return Reply::text(400, reason),
     };
-    let faults = app.registry.set_faults(|f| {
-        if let Some(v) = refuse_new {
-            f.refuse_new = v;
-        }
-        if let Some(v) = fail_post {
-            f.fail_post = v;
-        }
-        if let Some(v) = hold_delete_ms {
-            f.hold_delete_ms = v;
-        }
-    });
+    let faults = app.registry.set_faults(|f| update.apply(f));
     info!("global faults now {faults:?}");
     faults_reply(faults)
 }
@@ -720,7 +661,12 @@ pub(crate) fn header_pairs(request: &tiny_http::Request) -> Vec<(String, String)
     request
         .headers()
         .iter()
-        .map(|h| (h.field.as_str().as_str().to_string(), h.value.as_str().to_string()))
+        .map(|h| {
+            (
+                h.field.as_str().as_str().to_string(),
+                h.value.as_str().to_string(),
+            )
+        })
         .collect()
 }
 
@@ -762,34 +708,6 @@ mod tests {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
-    }
-
-    #[test]
-    fn faults() {
-        assert_eq!(parse_faults(""), Ok(Faults::default()));
-        let f = parse_faults("delay_ms=200&fault=500").expect("parses");
-        assert_eq!(f.delay, Some(Duration::from_millis(200)));
-        assert!(f.fail_500 && !f.garbage);
-        assert!(parse_faults("fault=garbage").expect("parses").garbage);
-        assert!(parse_faults("delay_ms=60001").is_err());
-        assert!(parse_faults("delay_ms=x").is_err());
-        assert!(parse_faults("fault=nope").is_err());
-        assert_eq!(parse_faults("").expect("parses").delay_out_ms, 0);
-        let f = parse_faults("delay_out_ms=150&delay_ms=5").expect("parses");
-        assert_eq!(
-            (f.delay_out_ms, f.delay),
-            (150, Some(Duration::from_millis(5)))
-        );
-        assert_eq!(
-            parse_faults("delay_out_ms=5000")
-                .expect("parses")
-                .delay_out_ms,
-            5000
-        );
-        for bad in ["delay_out_ms=5001", "delay_out_ms=", "delay_out_ms=-3"] {
-            let e = parse_faults(bad).expect_err(bad);
-            assert!(e.starts_with("delay_out_ms must be"), "{e}");
-        }
     }
 
     #[test]
@@ -886,10 +804,17 @@ mod tests {
         );
         let r = route(&a, &req("OPTIONS", "/whip/sessions/x", &[], ""));
         assert!(header(&r, "Access-Control-Allow-Methods").is_some_and(|m| m.contains("PATCH")));
-        assert!(header(&r, "Access-Control-Allow-Headers").is_some_and(|h| h.contains("If-Match")));
-        assert!(CORS_HEADERS
+        assert!(header(&r, "Access-Control-Allow-Headers")
+            .is_some_and(|h| h.contains("Authorization") && h.contains("If-Match")));
+        assert!(header(&r, "Access-Control-Allow-Methods").is_some_and(|m| m.contains("DELETE")));
+        let exposed = CORS_HEADERS
             .iter()
-            .any(|(n, v)| *n == "Access-Control-Expose-Headers" && v.contains("ETag")));
+            .find(|(n, _)| *n == "Access-Control-Expose-Headers")
+            .map(|(_, v)| *v)
+            .expect("exposed headers");
+        for name in ["Location", "ETag", "WWW-Authenticate", "Allow"] {
+            assert!(exposed.contains(name), "{name} not exposed");
+        }
         assert_eq!(route(&a, &req("GET", "/", &[], "")).status, 404);
         assert_eq!(route(&a, &req("GET", "/whip", &[], "")).status, 404);
         let r = route(&a, &req("GET", "/_dev/state", &[], ""));
@@ -899,25 +824,7 @@ mod tests {
     }
 
     #[test]
-    fn global_faults_query() {
-        assert_eq!(parse_global_faults(""), Ok((None, None, None)));
-        assert_eq!(parse_global_faults("refuse_new=1"), Ok((Some(true), None, None)));
-        assert_eq!(
-            parse_global_faults("refuse_new=false&fail_post=503"),
-            Ok((Some(false), Some(503), None))
-        );
-        assert_eq!(parse_global_faults("fail_post=0"), Ok((None, Some(0), None)));
-        assert_eq!(parse_global_faults("hold_delete_ms=8000"), Ok((None, None, Some(8000))));
-        for bad in [
-            "refuse_new=2",
-            "fail_post=200",
-            "fail_post=x",
-            "fail_post=600",
-            "hold_delete_ms=-1",
-            "nope=1",
-        ] {
-            assert!(parse_global_faults(bad).is_err(), "accepted {bad}");
-        }
+    fn down_ms_query() {
         assert_eq!(parse_down_ms(""), Ok(Duration::from_millis(2000)));
         assert_eq!(parse_down_ms("down_ms=0"), Ok(Duration::ZERO));
         assert_eq!(
@@ -961,6 +868,303 @@ mod tests {
         let r = route(&a, &req("GET", "/_dev/state", &[], ""));
         let v: serde_json::Value = serde_json::from_slice(&r.body).expect("json");
         assert_eq!(v["faults"]["failPost"], 0);
+
+        // The new switches: reported, reset by their off values; typos refused.
+        let r = route(
+            &a,
+            &req(
+                "POST",
+                "/_dev/faults?restart_status=422&delete_token=t0k",
+                &[],
+                "",
+            ),
+        );
+        assert_eq!(r.status, 200);
+        let v = json(&r);
+        assert_eq!(
+            (v["restartStatus"].clone(), v["deleteToken"].clone()),
+            (422.into(), "t0k".into())
+        );
+        for typo in [
+            "restart_status=200",
+            "restartStatus=422",
+            "delete_token=a%20b",
+            "delete-token=x",
+        ] {
+            let r = route(&a, &req("POST", &format!("/_dev/faults?{typo}"), &[], ""));
+            assert_eq!(r.status, 400, "{typo}");
+        }
+        let v = json(&route(&a, &req("POST", "/_dev/faults", &[], "")));
+        assert_eq!(
+            (v["restartStatus"].clone(), v["deleteToken"].clone()),
+            (422.into(), "t0k".into())
+        );
+        route(
+            &a,
+            &req(
+                "POST",
+                "/_dev/faults?restart_status=0&delete_token=",
+                &[],
+                "",
+            ),
+        );
+        let v = json(&route(&a, &req("GET", "/_dev/faults", &[], "")));
+        assert_eq!(
+            (v["restartStatus"].clone(), v["deleteToken"].clone()),
+            (0.into(), "".into())
+        );
+        let v = json(&route(&a, &req("GET", "/_dev/state", &[], "")));
+        assert_eq!(v["faults"]["restartStatus"], 0);
+        assert_eq!(
+            (
+                v["restartsRefused"].clone(),
+                v["deletesUnauthorized"].clone()
+            ),
+            (0.into(), 0.into())
+        );
+    }
+
+    fn json(r: &Reply) -> serde_json::Value {
+        serde_json::from_slice(&r.body).expect("json")
+    }
+
+    /// `POST /whip` with a real offer; returns the reply and the session id.
+    fn post_offer(a: &App, url: &str) -> (Reply, String) {
+        let offer = crate::session::tests::client_offer();
+        let r = route(
+            a,
+            &req("POST", url, &[("Content-Type", "application/sdp")], &offer),
+        );
+        assert_eq!(r.status, 201, "{url}: {}", String::from_utf8_lossy(&r.body));
+        let id = header(&r, "X-Session-ID")
+            .expect("X-Session-ID")
+            .to_string();
+        assert_eq!(
+            header(&r, "Location"),
+            Some(format!("/whip/sessions/{id}").as_str())
+        );
+        assert!(header(&r, "ETag").is_some());
+        (r, id)
+    }
+
+    /// The session's entry in `GET /_dev/state`, and the whole report.
+    fn session_state(a: &App, id: &str) -> (serde_json::Value, serde_json::Value) {
+        let v = json(&route(a, &req("GET", "/_dev/state", &[], "")));
+        let s = v["sessions"]
+            .as_array()
+            .expect("sessions")
+            .iter()
+            .find(|s| s["id"] == id)
+            .expect("the session is reported")
+            .clone();
+        (s, v)
+    }
+
+    #[test]
+    fn answer_faults_route() {
+        let a = app(None);
+        let sdp = [("Content-Type", "application/sdp")];
+        // html: a 500 error page, no session.
+        let r = route(&a, &req("POST", "/whip?fault=html", &sdp, "v=0"));
+        assert_eq!(r.status, 500);
+        assert_eq!(header(&r, "Content-Type"), Some("text/html; charset=utf-8"));
+        assert!(r.body.len() >= 4096);
+        assert!(r.body.starts_with(b"<!DOCTYPE html>"));
+        assert_eq!(a.registry.report().sessions_created, 0);
+        let r = route(&a, &req("POST", "/whip?fault=bogus", &sdp, "v=0"));
+        assert_eq!(r.status, 400);
+        assert!(String::from_utf8_lossy(&r.body).contains("nofingerprint"));
+
+        let (r, _) = post_offer(&a, "/whip");
+        let normal = String::from_utf8(r.body).expect("text");
+        assert!(normal.contains("a=fingerprint:"), "{normal}");
+
+        // empty, notsdp, nofingerprint: a real session, a spoilt 201 body;
+        // the Location can be DELETEd.
+        for (fault, check) in [
+            ("empty", (|b: &str| b.is_empty()) as fn(&str) -> bool),
+            ("notsdp", |b| b == "hello, this is not SDP"),
+            ("nofingerprint", |b| {
+                !b.contains("fingerprint") && b.contains("a=ice-ufrag:") && b.starts_with("v=0")
+            }),
+            ("garbage", |b| b == "this is not an sdp answer"),
+        ] {
+            let (r, id) = post_offer(&a, &format!("/whip?fault={fault}"));
+            let body = String::from_utf8(r.body.clone()).expect("text");
+            assert!(check(&body), "{fault}: {body:?}");
+            assert_eq!(header(&r, "Content-Type"), Some("application/sdp"));
+            let (s, _) = session_state(&a, &id);
+            assert_ne!(s["state"], "ended", "{fault}");
+            let location = header(&r, "Location").expect("Location");
+            assert_eq!(route(&a, &req("DELETE", location, &[], "")).status, 200);
+            let (s, _) = session_state(&a, &id);
+            assert_eq!(
+                (s["state"].clone(), s["endedBy"].clone()),
+                ("ended".into(), "delete".into()),
+                "{fault}"
+            );
+            assert_eq!(s["deleteAuthorization"], serde_json::Value::Null);
+        }
+        assert_eq!(a.registry.report().sessions_created, 5);
+    }
+
+    #[test]
+    fn delete_token_route() {
+        let a = app(None);
+        let (_, id) = post_offer(&a, "/whip");
+        let url = format!("/whip/sessions/{id}");
+        let v = json(&route(
+            &a,
+            &req("POST", "/_dev/faults?delete_token=t0k", &[], ""),
+        ));
+        assert_eq!(v["deleteToken"], "t0k");
+        for auth in [
+            &[][..],
+            &[("Authorization", "Bearer wrong")],
+            &[("Authorization", "t0k")],
+        ] {
+            let r = route(&a, &req("DELETE", &url, auth, ""));
+            assert_eq!(
+                (r.status, header(&r, "WWW-Authenticate")),
+                (401, Some("Bearer")),
+                "{auth:?}"
+            );
+        }
+        // Checked before the session is looked up.
+        assert_eq!(
+            route(&a, &req("DELETE", "/whip/sessions/nope", &[], "")).status,
+            401
+        );
+        let (s, v) = session_state(&a, &id);
+        assert_ne!(s["state"], "ended");
+        assert_eq!(s["deleteAuthorization"], serde_json::Value::Null);
+        assert_eq!(
+            (
+                v["deletesUnauthorized"].clone(),
+                v["deletesAnswered"].clone()
+            ),
+            (4.into(), 4.into())
+        );
+
+        let ok = [("authorization", "bearer t0k")];
+        assert_eq!(route(&a, &req("DELETE", &url, &ok, "")).status, 200);
+        let (s, v) = session_state(&a, &id);
+        assert_eq!(
+            (s["state"].clone(), s["endedBy"].clone()),
+            ("ended".into(), "delete".into())
+        );
+        assert_eq!(s["deleteAuthorization"], "bearer t0k");
+        assert_eq!(
+            (
+                v["deletesUnauthorized"].clone(),
+                v["deletesAnswered"].clone()
+            ),
+            (4.into(), 5.into())
+        );
+        // A later DELETE of the ended session does not overwrite it.
+        let other = [("Authorization", "Bearer t0k")];
+        assert_eq!(route(&a, &req("DELETE", &url, &other, "")).status, 200);
+        assert_eq!(
+            session_state(&a, &id).0["deleteAuthorization"],
+            "bearer t0k"
+        );
+
+        // Off again: any DELETE ends the session; its header is still recorded.
+        route(&a, &req("POST", "/_dev/faults?delete_token=", &[], ""));
+        assert_eq!(
+            route(&a, &req("DELETE", "/whip/sessions/nope", &[], "")).status,
+            404
+        );
+        let (_, id) = post_offer(&a, "/whip");
+        let url = format!("/whip/sessions/{id}");
+        let r = route(
+            &a,
+            &req("DELETE", &url, &[("Authorization", "Bearer other")], ""),
+        );
+        assert_eq!(r.status, 200);
+        let (s, v) = session_state(&a, &id);
+        assert_eq!(
+            (s["state"].clone(), s["deleteAuthorization"].clone()),
+            ("ended".into(), "Bearer other".into())
+        );
+        assert_eq!(v["deletesUnauthorized"], 4);
+    }
+
+    #[test]
+    fn restart_status_route() {
+        let a = app(None);
+        let offer = crate::session::tests::client_offer();
+        let sdp = [("Content-Type", "application/sdp")];
+        let r = route(&a, &req("POST", "/whip", &sdp, &offer));
+        assert_eq!(r.status, 201);
+        let id = header(&r, "X-Session-ID").expect("id").to_string();
+        let etag = header(&r, "ETag").expect("ETag").to_string();
+        let url = format!("/whip/sessions/{id}");
+        let frag = [("Content-Type", SDPFRAG_TYPE), ("If-Match", "*")];
+        let reoffer = offer
+            .replace(sdp_attr(&offer, "ice-ufrag").expect("ufrag"), "Re0f")
+            .replace(
+                sdp_attr(&offer, "ice-pwd").expect("pwd"),
+                "reofferreofferreoffer12",
+            );
+
+        let mut refused = 0;
+        for status in [422, 405, 501, 409, 412, 400, 503] {
+            let v = json(&route(
+                &a,
+                &req(
+                    "POST",
+                    &format!("/_dev/faults?restart_status={status}"),
+                    &[],
+                    "",
+                ),
+            ));
+            assert_eq!(v["restartStatus"], status);
+            let r = route(&a, &req("PATCH", &url, &frag, FRAG));
+            assert_eq!(r.status, status);
+            assert!(!r.body.is_empty());
+            assert_eq!(
+                header(&r, "Allow"),
+                (status == 405).then_some("POST, DELETE, OPTIONS")
+            );
+            let r = route(&a, &req("PATCH", &url, &sdp, &reoffer));
+            assert_eq!(r.status, status, "full re-offer");
+            refused += 2;
+            let (s, v) = session_state(&a, &id);
+            assert_eq!(
+                (s["state"].clone(), s["iceRestarts"].clone()),
+                ("connecting".into(), 0.into())
+            );
+            assert_eq!(v["restartsRefused"], refused);
+        }
+        // Untouched: same ETag, and trickle (the current credentials) still works.
+        assert_eq!(
+            format!("\"{}\"", a.registry.get(&id).expect("kept").etag()),
+            etag
+        );
+        let trickle = format!(
+            "a=ice-ufrag:{}\r\na=ice-pwd:{}\r\na=candidate:1 1 udp 2122260223 127.0.0.1 40000 typ host\r\n",
+            sdp_attr(&offer, "ice-ufrag").expect("ufrag"),
+            sdp_attr(&offer, "ice-pwd").expect("pwd"),
+        );
+        assert_eq!(route(&a, &req("PATCH", &url, &frag, &trickle)).status, 204);
+        // Still 404 for an unknown session, 415 before the switch.
+        assert_eq!(
+            route(&a, &req("PATCH", "/whip/sessions/nope", &frag, FRAG)).status,
+            404
+        );
+        assert_eq!(route(&a, &req("PATCH", &url, &[], FRAG)).status, 415);
+        assert_eq!(
+            json(&route(&a, &req("GET", "/_dev/state", &[], "")))["restartsRefused"],
+            refused
+        );
+
+        // Off: the restart goes through.
+        route(&a, &req("POST", "/_dev/faults?restart_status=0", &[], ""));
+        let r = route(&a, &req("PATCH", &url, &frag, FRAG));
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(session_state(&a, &id).0["iceRestarts"], 1);
+        assert_eq!(route(&a, &req("DELETE", &url, &[], "")).status, 200);
     }
 
     #[test]

@@ -13,6 +13,7 @@
 mod cli;
 mod control;
 mod delay;
+mod faults;
 mod files;
 mod http;
 mod sdpfrag;

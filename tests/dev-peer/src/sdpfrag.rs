@@ -217,13 +217,14 @@ pub enum IfMatch {
 /// Check an `If-Match` header (RFC 9110 §13.1.1: `*` or a comma-separated
 /// list of entity tags, compared strongly, so `W/` tags never match) against
 /// `current`, the session's ETag without quotes. A bare token without quotes
-/// is also taken as a tag (some clients forget them).
+/// is also taken as a tag (some clients forget them), and `"*"` as `*` (the
+/// quoted form WHIP clients send for ICE restarts; Janus in strict mode wants it).
 pub fn check_if_match(header: Option<&str>, current: &str) -> IfMatch {
     let Some(value) = header else {
         return IfMatch::Pass;
     };
     let any = value.split(',').map(str::trim).any(|tag| {
-        if tag == "*" {
+        if tag == "*" || tag == "\"*\"" {
             return true;
         }
         if tag.starts_with("W/") {
@@ -355,6 +356,7 @@ mod tests {
     fn if_match() {
         use IfMatch::*;
         assert_eq!(check_if_match(None, "abc"), Pass);
+        assert_eq!(check_if_match(Some("\"*\""), "abc"), Pass);
         assert_eq!(check_if_match(Some("*"), "abc"), Pass);
         assert_eq!(check_if_match(Some("\"abc\""), "abc"), Pass);
         assert_eq!(check_if_match(Some("\"x\", \"abc\""), "abc"), Pass);

@@ -142,6 +142,7 @@ pub fn start(
     let (tx, rx) = mpsc::channel();
     let entry = Arc::new(SessionEntry::new(tx));
     entry.update(|r| r.delay_ms = delay_out_ms);
+    entry.set_remote_ufrag(sdp_attr(offer_sdp, "ice-ufrag"));
     let session = Session {
         entry: entry.clone(),
         rtc,
@@ -238,7 +239,12 @@ impl Session {
         loop {
             loop {
                 match commands.try_recv() {
-                    Ok(Command::Delete { done }) => {
+                    Ok(Command::Delete {
+                        authorization,
+                        done,
+                    }) => {
+                        self.entry
+                            .update(|r| r.delete_authorization = authorization);
                         waiting.push(done);
                         return EndedBy::Delete;
                     }
@@ -432,6 +438,8 @@ impl Session {
             .accept_offer(offer)
             .map_err(|e| format!("offer refused: {}", one_line(&e.to_string())))?;
         self.remote_offer = offer_text;
+        self.entry
+            .set_remote_ufrag(sdp_attr(&self.remote_offer, "ice-ufrag"));
         if restarted {
             self.dropped = false;
             self.last_recv = Instant::now();
@@ -647,13 +655,14 @@ impl Session {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::sdpfrag::{answer_fragment, parse_fragment, IceFragment};
     use str0m::media::{Direction, MediaKind};
 
     /// A str0m client's offer: sendrecv audio and a data channel.
-    fn client_offer() -> String {
+    /// An offer as a browser would send it (audio sendrecv and a data channel).
+    pub(crate) fn client_offer() -> String {
         let mut client = Rtc::new(Instant::now());
         let mut api = client.sdp_api();
         api.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
@@ -695,6 +704,11 @@ mod tests {
         rx.recv_timeout(Duration::from_secs(3)).expect("delayed");
         assert_eq!(entry.snapshot().delay_ms, 150);
 
+        assert_eq!(
+            entry.remote_ufrag().as_deref(),
+            sdp_attr(&offer, "ice-ufrag")
+        );
+
         // Drop: interrupted, grace counting down from 30 s.
         let (tx, rx) = mpsc::channel();
         entry.send(Command::Drop { done: tx }).expect("sent");
@@ -728,6 +742,7 @@ mod tests {
         assert!(server.candidates[0].contains(&format!(" {port} typ host")));
         assert!(server.candidates[0].contains(&format!("ufrag {}", server.ufrag)));
         assert_eq!(entry.snapshot().ice_restarts, 1);
+        assert_eq!(entry.remote_ufrag().as_deref(), Some("Nw1U"));
 
         // The same credentials again: trickle, no restart.
         let mut trickle = frag.clone();
@@ -764,11 +779,17 @@ mod tests {
         let third = sdp_attr(&answer_sdp, "ice-ufrag").expect("ufrag");
         assert!(third != server.ufrag && third != first_ufrag);
         assert_eq!(entry.snapshot().ice_restarts, 2);
+        assert_eq!(entry.remote_ufrag().as_deref(), Some("Re0f"));
         assert_eq!(entry.snapshot().delay_ms, 150);
         assert!(patch(&entry, PatchRequest::Offer("nonsense".into())).is_err());
 
         let (tx, rx) = mpsc::channel();
-        entry.send(Command::Delete { done: tx }).expect("sent");
+        entry
+            .send(Command::Delete {
+                authorization: Some("Bearer t0k".into()),
+                done: tx,
+            })
+            .expect("sent");
         let _ = rx.recv_timeout(Duration::from_secs(3));
         let s = entry.snapshot();
         assert_eq!(
@@ -776,6 +797,7 @@ mod tests {
             (SessionState::Ended, Some(EndedBy::Delete))
         );
         assert_eq!(s.grace_remaining_ms, None);
+        assert_eq!(s.delete_authorization.as_deref(), Some("Bearer t0k"));
     }
 
     #[test]
@@ -799,7 +821,10 @@ mod tests {
         let (tx, rx) = mpsc::channel();
         started
             .entry
-            .send(Command::Delete { done: tx })
+            .send(Command::Delete {
+                authorization: None,
+                done: tx,
+            })
             .expect("sent");
         let _ = rx.recv_timeout(Duration::from_secs(3));
         assert!(started.entry.is_ended());

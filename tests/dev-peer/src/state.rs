@@ -6,6 +6,7 @@
 //! session's own thread.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{SendError, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -78,6 +79,9 @@ pub struct SessionReport {
     /// How long every outgoing datagram is held back (ms; 0: off), set by
     /// `POST /_dev/sessions/<id>/delay` or `POST /whip?delay_out_ms=`.
     pub delay_ms: u64,
+    /// The `Authorization` header of the `DELETE` that ended the session
+    /// (`None`: it had none, or the session was not ended by a `DELETE`).
+    pub delete_authorization: Option<String>,
     /// When the grace period of an interrupted session ends (the report
     /// shows what is left of it).
     #[serde(skip)]
@@ -98,10 +102,14 @@ pub struct StateReport {
     pub faults: GlobalFaults,
     /// `DELETE`s of a session answered since start (any status).
     pub deletes_answered: u64,
+    /// `DELETE`s refused with `401` by the `delete_token` switch.
+    pub deletes_unauthorized: u64,
+    /// ICE-restart `PATCH`es refused by the `restart_status` switch.
+    pub restarts_refused: u64,
 }
 
 /// Global fault switches, set by `POST /_dev/faults` (reset by a restart).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GlobalFaults {
     /// `POST /whip` answers `503` + `Retry-After: 1` and creates no session.
@@ -110,6 +118,12 @@ pub struct GlobalFaults {
     pub fail_post: u16,
     /// When not 0, every `DELETE` of a session is answered only after this many ms.
     pub hold_delete_ms: u64,
+    /// When not 0, every `PATCH` asking for an ICE restart is answered with
+    /// this status and the session is left as it is.
+    pub restart_status: u16,
+    /// When not empty, a `DELETE` of a session needs `Authorization: Bearer
+    /// <this>`, else it is answered `401` and the session goes on.
+    pub delete_token: String,
 }
 
 /// A request from the HTTP front to a session's thread. `done` is answered
@@ -118,6 +132,8 @@ pub struct GlobalFaults {
 pub enum Command {
     /// The client deleted the session: end it now.
     Delete {
+        /// The request's `Authorization` header, recorded in the report.
+        authorization: Option<String>,
         /// Signalled once the session has ended.
         done: Sender<()>,
     },
@@ -180,6 +196,9 @@ pub struct SessionEntry {
     /// Session id.
     pub id: String,
     etag: Mutex<String>,
+    /// The `a=ice-ufrag` of the last offer the session accepted (a `PATCH`
+    /// with another one asks for an ICE restart).
+    remote_ufrag: Mutex<Option<String>>,
     /// Held by a `PATCH` from its `If-Match` check until the session answered.
     pub patch_lock: Mutex<()>,
     report: Mutex<SessionReport>,
@@ -206,6 +225,7 @@ impl SessionEntry {
         let id = random_token(ID_LEN);
         SessionEntry {
             etag: Mutex::new(random_token(8)),
+            remote_ufrag: Mutex::new(None),
             patch_lock: Mutex::new(()),
             report: Mutex::new(SessionReport {
                 id: id.clone(),
@@ -218,6 +238,7 @@ impl SessionEntry {
                 grace_remaining_ms: None,
                 ice_restarts: 0,
                 delay_ms: 0,
+                delete_authorization: None,
                 grace_deadline: None,
             }),
             control: Mutex::new(Some(control)),
@@ -235,6 +256,16 @@ impl SessionEntry {
         let tag = random_token(8);
         *lock(&self.etag) = tag.clone();
         tag
+    }
+
+    /// The `a=ice-ufrag` of the last offer the session accepted.
+    pub fn remote_ufrag(&self) -> Option<String> {
+        lock(&self.remote_ufrag).clone()
+    }
+
+    /// Record the `a=ice-ufrag` of the offer the session accepted.
+    pub fn set_remote_ufrag(&self, ufrag: Option<&str>) {
+        *lock(&self.remote_ufrag) = ufrag.map(str::to_string);
     }
 
     /// A copy of the current report, with the grace time left as of now.
@@ -295,7 +326,9 @@ struct Inner {
 pub struct Registry {
     inner: Mutex<Inner>,
     faults: Mutex<GlobalFaults>,
-    deletes_answered: std::sync::atomic::AtomicU64,
+    deletes_answered: AtomicU64,
+    deletes_unauthorized: AtomicU64,
+    restarts_refused: AtomicU64,
     /// How long an interrupted session waits for an ICE restart
     /// (`--grace-secs`) before it ends as expired.
     pub grace: Duration,
@@ -307,26 +340,38 @@ impl Registry {
         Registry {
             inner: Mutex::new(Inner::default()),
             faults: Mutex::new(GlobalFaults::default()),
-            deletes_answered: std::sync::atomic::AtomicU64::new(0),
+            deletes_answered: AtomicU64::new(0),
+            deletes_unauthorized: AtomicU64::new(0),
+            restarts_refused: AtomicU64::new(0),
             grace,
         }
     }
 
     /// Counts an answered session `DELETE` (reported as `deletesAnswered`).
     pub fn delete_answered(&self) {
-        self.deletes_answered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.deletes_answered.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a `DELETE` refused by `delete_token` (reported as `deletesUnauthorized`).
+    pub fn delete_unauthorized(&self) {
+        self.deletes_unauthorized.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a `PATCH` refused by `restart_status` (reported as `restartsRefused`).
+    pub fn restart_refused(&self) {
+        self.restarts_refused.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The global fault switches.
     pub fn faults(&self) -> GlobalFaults {
-        *lock(&self.faults)
+        lock(&self.faults).clone()
     }
 
     /// Change the global fault switches; returns them as changed.
     pub fn set_faults(&self, f: impl FnOnce(&mut GlobalFaults)) -> GlobalFaults {
         let mut faults = lock(&self.faults);
         f(&mut faults);
-        *faults
+        faults.clone()
     }
 
     /// Add a new session, dropping the oldest ended ones past [`MAX_KEPT_SESSIONS`].
@@ -380,7 +425,9 @@ impl Registry {
             sessions_created: created,
             sessions_open: open,
             faults: self.faults(),
-            deletes_answered: self.deletes_answered.load(std::sync::atomic::Ordering::Relaxed),
+            deletes_answered: self.deletes_answered.load(Ordering::Relaxed),
+            deletes_unauthorized: self.deletes_unauthorized.load(Ordering::Relaxed),
+            restarts_refused: self.restarts_refused.load(Ordering::Relaxed),
         }
     }
 }
@@ -411,9 +458,19 @@ mod tests {
         assert_eq!(s["graceRemainingMs"], serde_json::Value::Null);
         assert_eq!(s["iceRestarts"], 0);
         assert_eq!(s["delayMs"], 0);
+        assert_eq!(s["deleteAuthorization"], serde_json::Value::Null);
         assert!(s.get("graceDeadline").is_none());
         assert_eq!(json["faults"]["refuseNew"], false);
         assert_eq!(json["faults"]["failPost"], 0);
+        assert_eq!(json["faults"]["restartStatus"], 0);
+        assert_eq!(json["faults"]["deleteToken"], "");
+        assert_eq!(json["deletesAnswered"], 0);
+        reg.delete_unauthorized();
+        reg.restart_refused();
+        reg.restart_refused();
+        let json = serde_json::to_value(reg.report()).expect("serializes");
+        assert_eq!(json["deletesUnauthorized"], 1);
+        assert_eq!(json["restartsRefused"], 2);
         assert_eq!(e.id.len(), 16);
     }
 
