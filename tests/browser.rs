@@ -44,7 +44,7 @@ async fn connects_plays_the_echo_round_trips_a_message_and_hangs_up_cleanly() {
     assert!(get(&snap, "connectMs").as_f64().unwrap_or(-1.0) > 0.0);
     let session_id = get_str(&snap, "sessionId").expect("session id from Location");
     assert_eq!(last_pc_state(), "connected");
-    assert_eq!(live_mic_tracks(), 1);
+    assert_eq!(live_capture_tracks(), 1);
     let on_peer = peer_session(&session_id).await;
     assert_eq!(get_str(&on_peer, "state").as_deref(), Some("connected"), "the dev peer knows the session");
 
@@ -71,7 +71,7 @@ async fn connects_plays_the_echo_round_trips_a_message_and_hangs_up_cleanly() {
 
     // Hang up: the mic is off before disconnect() returns control.
     let closing = l.disconnect();
-    assert_eq!(live_mic_tracks(), 0, "mic tracks stopped synchronously");
+    assert_eq!(live_capture_tracks(), 0, "mic tracks stopped synchronously");
     assert_eq!(open_peer_connections(), 1, "the peer connection stays open while the audio fades out");
     JsFuture::from(closing).await.expect("disconnect never rejects");
     assert_eq!(open_peer_connections(), 0, "peer connection closed after the fade");
@@ -89,7 +89,7 @@ async fn expect_connect_error(l: &VoiceLink, code: &str) -> JsValue {
     let err = JsFuture::from(l.connect()).await.expect_err("connect must reject");
     assert_eq!(get_str(&err, "code").as_deref(), Some(code), "error: {:?}", get_str(&err, "message"));
     assert_eq!(get_str(&err, "name").as_deref(), Some("VoiceLinkError"));
-    assert_eq!(live_mic_tracks(), 0, "{code}: the mic is released");
+    assert_eq!(live_capture_tracks(), 0, "{code}: the mic is released");
     assert_eq!(open_peer_connections(), 0, "{code}: no peer connection left open");
     let snap = l.get_snapshot();
     assert_eq!(get_str(&snap, "status").as_deref(), Some("failed"));
@@ -235,11 +235,11 @@ async fn second_connect_while_connecting_returns_the_same_promise() {
     let b = l.connect();
     assert!(js_sys::Object::is(&a, &b), "same promise while connecting");
     JsFuture::from(a).await.expect("connects");
-    assert_eq!(live_mic_tracks(), 1, "one microphone, not two");
+    assert_eq!(live_capture_tracks(), 1, "one microphone, not two");
     JsFuture::from(l.connect()).await.expect("connect while connected is a no-op");
-    assert_eq!(live_mic_tracks(), 1);
+    assert_eq!(live_capture_tracks(), 1);
     JsFuture::from(l.disconnect()).await.unwrap();
-    assert_eq!(live_mic_tracks(), 0);
+    assert_eq!(live_capture_tracks(), 0);
     l.dispose();
     let err = JsFuture::from(l.connect()).await.expect_err("connect after dispose");
     assert_eq!(get_str(&err, "code").as_deref(), Some("disposed"));
@@ -251,9 +251,9 @@ async fn disconnect_while_signaling_aborts_connect_and_releases_the_mic() {
     let l = link(&[], "?delay_ms=1500");
     let pending = JsFuture::from(l.connect());
     assert!(eventually(5_000, || get_str(&l.get_snapshot(), "phase").as_deref() == Some("signaling")).await);
-    assert_eq!(live_mic_tracks(), 1);
+    assert_eq!(live_capture_tracks(), 1);
     let _ = l.disconnect();
-    assert_eq!(live_mic_tracks(), 0, "mic off at once");
+    assert_eq!(live_capture_tracks(), 0, "mic off at once");
     let err = pending.await.expect_err("connect rejects");
     assert_eq!(get_str(&err, "code").as_deref(), Some("aborted"));
     assert_eq!(open_peer_connections(), 0);

@@ -63,7 +63,7 @@ async fn a_dropped_transport_is_seen_fast_and_the_button_brings_back_the_same_se
     assert_eq!(get(&s, "canReconnect").as_bool(), Some(true), "the reconnect button shows");
     let grace = get(&s, "graceRemainingMs").as_f64().expect("grace countdown");
     assert!(grace > 290_000.0 && grace <= 300_000.0, "{grace}");
-    assert_eq!(live_mic_tracks(), 1, "interrupted keeps the call (and its mic) for the ICE restart");
+    assert_eq!(live_capture_tracks(), 1, "interrupted keeps the call (and its mic) for the ICE restart");
     wait_ms(1_100).await;
     let later = get(&l.get_snapshot(), "graceRemainingMs").as_f64().unwrap();
     assert!(later < grace, "the grace period counts down ({grace} → {later})");
@@ -141,7 +141,7 @@ async fn after_the_grace_period_the_button_makes_a_fresh_session() {
     let new_id = get_str(&s, "sessionId").unwrap();
     assert_ne!(new_id, id, "a new session");
     assert_eq!(get(&s, "sessionReplaced").as_bool(), Some(true), "the snapshot says the session was replaced");
-    assert_eq!(live_mic_tracks(), 1, "one microphone");
+    assert_eq!(live_capture_tracks(), 1, "one microphone");
     let mut got = Vec::new();
     for _ in 0..40 {
         got = messages_of(&peer_session(&new_id).await);
@@ -190,7 +190,7 @@ async fn the_automatic_policy_reconnects_after_the_peer_restarts() {
     let s = l.get_snapshot();
     assert_ne!(get_str(&s, "sessionId").as_deref(), Some(id.as_str()));
     assert_eq!(get(&s, "reconnectAttempt").as_f64(), Some(0.0), "the count resets once connected");
-    assert_eq!(live_mic_tracks(), 1);
+    assert_eq!(live_capture_tracks(), 1);
     JsFuture::from(l.disconnect()).await.unwrap();
     l.dispose();
 }
@@ -204,7 +204,7 @@ async fn disconnect_during_a_backoff_wait_ends_everything_at_once() {
     assert_eq!(post("/_dev/restart?down_ms=100").await, 202.0);
     assert!(eventually(5_000, || snap(&l, "status").as_deref() == Some("reconnecting")).await);
     let _ = l.disconnect();
-    assert_eq!(live_mic_tracks(), 0);
+    assert_eq!(live_capture_tracks(), 0);
     assert_eq!(snap(&l, "status").as_deref(), Some("disconnected"));
     let (pcs, calls) = (peer_connection_count(), gum_calls());
     wait_ms(2_500).await;

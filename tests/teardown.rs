@@ -58,13 +58,13 @@ async fn exit_during(phase: &str, exit: Exit) {
     assert!(reached, "{exit:?}/{phase}: phase reached (now {:?})", snap(&l, "phase"));
     exit.run(&l);
     if phase != "microphone" {
-        assert_eq!(live_mic_tracks(), 0, "{exit:?}/{phase}: mic off before control returns");
+        assert_eq!(live_capture_tracks(), 0, "{exit:?}/{phase}: mic off before control returns");
     }
     let err = pending.await.expect_err("connect rejects");
     assert_eq!(get_str(&err, "code").as_deref(), Some("aborted"), "{exit:?}/{phase}");
     assert_eq!(snap(&l, "endReason").as_deref(), Some(exit.reason()), "{exit:?}/{phase}");
     // A getUserMedia that resolves after the exit has its tracks stopped at once.
-    assert!(eventually(1_500, || live_mic_tracks() == 0).await, "{exit:?}/{phase}: no live mic track");
+    assert!(eventually(1_500, || live_capture_tracks() == 0).await, "{exit:?}/{phase}: no live mic track");
     assert!(eventually(1_500, || open_peer_connections() == 0).await, "{exit:?}/{phase}: peer connection closed");
     assert!(eventually(1_500, || live_audio_contexts() == 0).await, "{exit:?}/{phase}: audio context closed");
     l.dispose();
@@ -93,7 +93,7 @@ async fn exits_while_connected_release_everything_and_say_why() {
         assert_eq!(live_audio_contexts(), 1);
         let id = snap(&l, "sessionId").expect("session id");
         exit.run(&l);
-        assert_eq!(live_mic_tracks(), 0, "{exit:?}: mic off before control returns");
+        assert_eq!(live_capture_tracks(), 0, "{exit:?}: mic off before control returns");
         assert_eq!(snap(&l, "status").as_deref(), Some("disconnected"));
         assert_eq!(snap(&l, "endReason").as_deref(), Some(exit.reason()));
         assert!(eventually(1_500, || open_peer_connections() == 0).await, "{exit:?}: peer connection closed");
@@ -126,7 +126,7 @@ async fn teardown_twice_is_harmless() {
     assert_eq!(snap(&l, "endReason").as_deref(), Some("user"), "the first end reason stays");
     let errors: js_sys::Array = get(&l.get_snapshot(), "teardownErrors").into();
     assert_eq!(errors.length(), 0);
-    assert_eq!(live_mic_tracks(), 0);
+    assert_eq!(live_capture_tracks(), 0);
     assert_eq!(open_peer_connections(), 0);
 }
 
@@ -146,7 +146,7 @@ async fn disconnect_does_not_wait_for_a_server_that_never_answers_the_delete() {
     faults("hold_delete_ms=0").await.expect("release the switch");
     assert!(before.is_some(), "the dev peer reports deletesAnswered");
     assert_eq!(after, before, "disconnect() resolved only after the server answered the DELETE");
-    assert_eq!(live_mic_tracks(), 0);
+    assert_eq!(live_capture_tracks(), 0);
     assert_eq!(open_peer_connections(), 0);
     let errors: js_sys::Array = get(&l.get_snapshot(), "teardownErrors").into();
     assert_eq!(errors.length(), 0, "an unanswered DELETE is not a failed teardown step");
@@ -163,7 +163,7 @@ async fn a_throwing_teardown_step_does_not_stop_the_others() {
     JsFuture::from(l.disconnect()).await.unwrap();
     restore_dc.call0(&JsValue::NULL).unwrap();
     restore_ac.call0(&JsValue::NULL).unwrap();
-    assert_eq!(live_mic_tracks(), 0, "the microphone is released");
+    assert_eq!(live_capture_tracks(), 0, "the microphone is released");
     assert_eq!(open_peer_connections(), 0, "the peer connection after the broken steps is closed");
     let errors: Vec<String> = js_sys::Array::from(&get(&l.get_snapshot(), "teardownErrors"))
         .iter()
@@ -181,10 +181,10 @@ async fn hidden_disconnects_within_the_grace_delay() {
     set_hidden(true);
     wait_ms(150).await;
     assert_eq!(snap(&l, "status").as_deref(), Some("connected"), "still connected inside the grace delay");
-    assert_eq!(live_mic_tracks(), 1);
+    assert_eq!(live_capture_tracks(), 1);
     assert!(eventually(1_500, || snap(&l, "status").as_deref() == Some("disconnected")).await);
     assert_eq!(snap(&l, "endReason").as_deref(), Some("hidden"));
-    assert_eq!(live_mic_tracks(), 0);
+    assert_eq!(live_capture_tracks(), 0);
     set_hidden(false);
     l.dispose();
 
@@ -217,11 +217,11 @@ async fn visibility_none_keeps_running_and_resume_on_visible_reconnects() {
     let first = snap(&l, "sessionId");
     set_hidden(true);
     assert_eq!(snap(&l, "endReason").as_deref(), Some("hidden"));
-    assert_eq!(live_mic_tracks(), 0);
+    assert_eq!(live_capture_tracks(), 0);
     set_hidden(false);
     assert!(eventually(5_000, || snap(&l, "status").as_deref() == Some("connected")).await, "reconnects when shown");
     assert_ne!(snap(&l, "sessionId"), first, "a new session");
-    assert_eq!(live_mic_tracks(), 1);
+    assert_eq!(live_capture_tracks(), 1);
 
     // After dispose, visibility changes do nothing: no reconnect, no microphone.
     set_hidden(true);
@@ -230,7 +230,7 @@ async fn visibility_none_keeps_running_and_resume_on_visible_reconnects() {
     set_hidden(false);
     wait_ms(300).await;
     assert_eq!(gum_calls(), calls, "a disposed link does not react to visibility");
-    assert_eq!(live_mic_tracks(), 0);
+    assert_eq!(live_capture_tracks(), 0);
 }
 
 #[wasm_bindgen_test]
@@ -243,7 +243,7 @@ async fn a_server_ended_session_tears_down_at_once() {
     assert_eq!(status.as_f64(), Some(200.0));
     assert!(eventually(2_000, || snap(&l, "status").as_deref() == Some("disconnected")).await);
     assert_eq!(snap(&l, "endReason").as_deref(), Some("server-ended"));
-    assert_eq!(live_mic_tracks(), 0, "seed 002: the mic stops when the server ends the session");
+    assert_eq!(live_capture_tracks(), 0, "seed 002: the mic stops when the server ends the session");
     assert!(eventually(1_500, || open_peer_connections() == 0).await);
     l.dispose();
 }
@@ -276,9 +276,9 @@ async fn fifty_connect_disconnect_cycles_leave_nothing_behind() {
             let _ = l.disconnect();
         }
         JsFuture::from(l.connect()).await.unwrap_or_else(|e| panic!("cycle {i}: {:?}", get_str(&e, "message")));
-        assert_eq!(live_mic_tracks(), 1, "cycle {i}: one microphone");
+        assert_eq!(live_capture_tracks(), 1, "cycle {i}: one microphone");
         JsFuture::from(l.disconnect()).await.unwrap();
-        assert_eq!(live_mic_tracks(), 0, "cycle {i}");
+        assert_eq!(live_capture_tracks(), 0, "cycle {i}");
     }
     l.dispose();
     assert!(eventually(2_000, || open_peer_connections() == 0).await, "no peer connection left");

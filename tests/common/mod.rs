@@ -17,33 +17,21 @@ pub const PEER: &str = match option_env!("VOICELINK_PEER_URL") {
 #[wasm_bindgen(inline_js = r#"
 function spies() {
   if (globalThis.__vl) return globalThis.__vl;
-  const vl = { streams: [], pcs: [], contexts: [], gumCalls: 0, gumDelayMs: 0, stripCandidates: false, console: [] };
+  const vl = { gumCalls: 0, gumDelayMs: 0, stripCandidates: false, toneMic: false, console: [] };
   const md = navigator.mediaDevices;
   const gum = md.getUserMedia.bind(md);
   md.getUserMedia = async (c) => {
     vl.gumCalls++;
-    const s = await gum(c);
-    vl.streams.push(s);
+    const s = vl.toneMic ? toneStream() : await gum(c);
     if (vl.gumDelayMs) await new Promise((r) => setTimeout(r, vl.gumDelayMs));
     return s;
   };
-  const Pc = globalThis.RTCPeerConnection;
-  globalThis.RTCPeerConnection = class extends Pc {
-    constructor(...a) { super(...a); vl.pcs.push(this); }
-    setRemoteDescription(d) {
-      if (vl.stripCandidates && d && d.sdp) {
-        d = { type: d.type, sdp: d.sdp.split("\r\n").filter((l) => !l.startsWith("a=candidate")).join("\r\n") };
-      }
-      return super.setRemoteDescription(d);
+  const srd = RTCPeerConnection.prototype.setRemoteDescription;
+  RTCPeerConnection.prototype.setRemoteDescription = function (d, ...rest) {
+    if (vl.stripCandidates && d && d.sdp) {
+      d = { type: d.type, sdp: d.sdp.split("\r\n").filter((l) => !l.startsWith("a=candidate")).join("\r\n") };
     }
-  };
-  // wasm-bindgen captures AudioContext (it has a webkit vendor prefix) when the module loads,
-  // so a subclass installed now would never be used: record contexts from the prototype.
-  const acp = AudioContext.prototype;
-  const createSource = acp.createMediaStreamSource;
-  acp.createMediaStreamSource = function (...a) {
-    if (!vl.contexts.includes(this)) vl.contexts.push(this);
-    return createSource.apply(this, a);
+    return srd.call(this, d, ...rest);
   };
   vl.requests = [];
   const origFetch = globalThis.fetch.bind(globalThis);
@@ -65,18 +53,24 @@ export function install_spies() { spies(); }
 export function gum_calls() { return spies().gumCalls; }
 export function set_gum_delay(ms) { spies().gumDelayMs = ms; }
 export function set_strip_candidates(on) { spies().stripCandidates = on; }
-export function live_mic_tracks() {
-  return spies().streams.flatMap((s) => s.getTracks()).filter((t) => t.readyState === "live").length;
+/** A microphone stand-in: a steady 440 Hz sine at 0.5 full scale from an oscillator (an
+ * untracked AudioContext: not the library's). Pop tests need a signal without gaps; the fake
+ * device's beeps have silences between them. */
+function toneStream() {
+  const probe = globalThis.__voicelinkProbe;
+  return probe.untracked(() => {
+    const ctx = new AudioContext();
+    const osc = ctx.createOscillator();
+    const gain = ctx.createGain();
+    osc.frequency.value = 440;
+    gain.gain.value = 0.5;
+    const dest = ctx.createMediaStreamDestination();
+    osc.connect(gain).connect(dest);
+    osc.start();
+    return dest.stream;
+  });
 }
-export function open_peer_connections() {
-  return spies().pcs.filter((pc) => pc.connectionState !== "closed").length;
-}
-export function audio_context_count() { return spies().contexts.length; }
-export function live_audio_contexts() {
-  return spies().contexts.filter((c) => c.state !== "closed").length;
-}
-export function peer_connection_count() { return spies().pcs.length; }
-export function last_pc_state() { const p = spies().pcs.at(-1); return p ? p.connectionState : "none"; }
+export function set_tone_mic(on) { spies().toneMic = on; }
 /** The HTTP status of the last `method` request to a URL ending in `suffix` (0: none yet). */
 export function request_status(method, suffix) {
   const r = spies().requests.filter((e) => e.method === method && e.url.endsWith(suffix)).at(-1);
@@ -87,10 +81,11 @@ export function console_since(mark, level) {
   return spies().console.slice(mark).filter(([l]) => !level || l === level).map(([, m]) => m);
 }
 export async function remote_audio_peak(ms) {
-  const pc = spies().pcs.at(-1);
+  const pc = globalThis.__voicelinkProbe.peerConnections.at(-1);
   const track = pc && pc.getReceivers().map((r) => r.track).find((t) => t && t.kind === "audio");
   if (!track) return -1;
-  const ctx = new AudioContext();
+  const probe = globalThis.__voicelinkProbe;
+  const ctx = probe.untracked(() => new AudioContext());
   try {
     const src = ctx.createMediaStreamSource(new MediaStream([track]));
     const an = ctx.createAnalyser();
@@ -147,12 +142,8 @@ extern "C" {
     pub fn gum_calls() -> u32;
     pub fn set_gum_delay(ms: u32);
     pub fn set_strip_candidates(on: bool);
-    pub fn live_mic_tracks() -> u32;
-    pub fn open_peer_connections() -> u32;
-    pub fn live_audio_contexts() -> u32;
-    pub fn audio_context_count() -> u32;
-    pub fn peer_connection_count() -> u32;
-    pub fn last_pc_state() -> String;
+    /// Makes the next `getUserMedia` calls return a steady 440 Hz tone (see `toneStream`).
+    pub fn set_tone_mic(on: bool);
     /// The HTTP status of the last `method` request to a URL ending in `suffix` (-1: none;
     /// 0: no answer yet).
     pub fn request_status(method: &str, suffix: &str) -> i32;
@@ -169,6 +160,65 @@ extern "C" {
     pub fn sleep(ms: u32) -> Promise;
     pub fn delayed_token(ms: u32, value: &str) -> Function;
     pub fn rejecting_provider() -> Function;
+}
+
+// The browser-side probe (tests/probe/probe.js): what the browser has, recorded from outside
+// the library. Imported as a module, so it is evaluated before this binary's glue code and
+// before any VoiceLink exists.
+#[wasm_bindgen(module = "/tests/probe/probe.js")]
+extern "C" {
+    /// Capture tracks (getUserMedia, clones, ...) whose `readyState` is `live`.
+    #[wasm_bindgen(js_name = probe_live_capture_tracks)]
+    pub fn live_capture_tracks() -> u32;
+    /// Every capture track ever created on this page.
+    #[wasm_bindgen(js_name = probe_capture_tracks)]
+    pub fn capture_track_count() -> u32;
+    /// `RTCPeerConnection`s not closed.
+    #[wasm_bindgen(js_name = probe_open_peer_connections)]
+    pub fn open_peer_connections() -> u32;
+    /// Every `RTCPeerConnection` constructed on this page.
+    #[wasm_bindgen(js_name = probe_peer_connections)]
+    pub fn peer_connection_count() -> u32;
+    /// `AudioContext`s not closed.
+    #[wasm_bindgen(js_name = probe_live_audio_contexts)]
+    pub fn live_audio_contexts() -> u32;
+    /// Every `AudioContext` constructed on this page (test helpers' own excluded).
+    #[wasm_bindgen(js_name = probe_audio_contexts)]
+    pub fn audio_context_count() -> u32;
+    /// Media elements playing or still holding a `srcObject`.
+    #[wasm_bindgen(js_name = probe_active_media_elements)]
+    pub fn active_media_elements() -> u32;
+    /// Everything the probe counts, as JSON (for failure messages).
+    #[wasm_bindgen(js_name = probe_summary)]
+    pub fn probe_summary() -> String;
+    /// What reached the destination of recorded context `index` (-1: the last):
+    /// `{ sampleRate, state, closeCalledAtFrame, closed, maxPeak, quanta: [[frame, maxStep, peak, lastAbs]] }`.
+    #[wasm_bindgen(js_name = probe_destination)]
+    pub fn probe_destination(index: i32) -> JsValue;
+    /// Resolves `true` once the destination tap of context `index` records.
+    #[wasm_bindgen(js_name = probe_tap_ready)]
+    pub fn probe_tap_ready(index: i32) -> Promise;
+    #[wasm_bindgen(js_name = probe_last_peer_connection)]
+    fn last_peer_connection() -> JsValue;
+}
+
+/// The `connectionState` of the last peer connection created on the page ("none": none yet).
+pub fn last_pc_state() -> String {
+    let pc = last_peer_connection();
+    if pc.is_null() {
+        return "none".into();
+    }
+    get_str(&pc, "connectionState").unwrap_or_default()
+}
+
+/// Asserts the browser-side probe sees nothing left running: no live capture track, no open
+/// peer connection, no live audio context, no media element playing or holding a stream.
+/// Polls up to `ms` (the browser closes some of them a few ms after the call).
+pub async fn assert_nothing_left(what: &str, ms: u32) {
+    let clear = || {
+        live_capture_tracks() == 0 && open_peer_connections() == 0 && live_audio_contexts() == 0 && active_media_elements() == 0
+    };
+    assert!(eventually(ms, clear).await, "{what}: something is left running: {}", probe_summary());
 }
 
 /// A plain JS object from key/value pairs.
