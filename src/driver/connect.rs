@@ -39,7 +39,6 @@ impl Link {
         if !self.is_current(attempt) {
             return Ok(());
         }
-        self.0.state.borrow_mut().res.token = token.clone();
 
         self.phase(attempt, ConnectPhase::Microphone);
         let mic = Microphone::acquire(&config.options.audio).await?;
@@ -50,7 +49,9 @@ impl Link {
         let track = mic
             .audio_track()
             .ok_or_else(|| LinkError::new(ErrorCode::MicUnavailable, "getUserMedia returned no audio track"))?;
-        let stream = mic.stream().clone();
+        // Another reference to the same stream: `Clone::clone`, never the inherent
+        // `MediaStream::clone` (JS `clone()`: a second capture track nobody stops; clippy.toml).
+        let stream = Clone::clone(mic.stream());
         // One AudioContext per connection, for playback and the level meters.
         let audio = match AudioGraph::new() {
             Ok(mut a) => {
@@ -98,12 +99,14 @@ impl Link {
         if self.is_current(attempt) {
             self.0.state.borrow_mut().res.signaling_abort = None;
         }
-        let answer = match answer {
+        let mut answer = match answer {
             Ok(a) => a,
             Err(_) if !self.is_current(attempt) => return Ok(()),
             Err(e) => return Err(e),
         };
-        // When the attempt is stale, the machine answers with DeleteOrphan.
+        // The session keeps the token it was made with: its DELETE carries it even as an orphan
+        // (when the attempt is stale, the machine answers with DeleteOrphan).
+        answer.session.token = token;
         self.dispatch(Input::SessionCreated { attempt, session: answer.session });
         if !self.is_current(attempt) {
             return Ok(());
@@ -201,7 +204,7 @@ impl Link {
             }
         };
         let ctx = self.0.state.borrow().res.audio.as_ref().map(|a| a.context().clone());
-        match Playback::start(stream.clone(), ctx.as_ref(), on_play_result) {
+        match Playback::start(Clone::clone(&stream), ctx.as_ref(), on_play_result) {
             Ok((playback, blocked)) => {
                 let old = {
                     let mut st = self.0.state.borrow_mut();
