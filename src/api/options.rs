@@ -5,12 +5,23 @@
 //! loudly instead of being ignored). Values are read with `Reflect.get` and checked by type
 //! here; ranges are checked by [`Options::validate`] in the pure core.
 
-use js_sys::{Array, Function, Object, Reflect};
+use js_sys::{Array, Function, Reflect};
+use wasm_bindgen::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::core::options::{RawAudio, RawControl, RawOptions, RawToken};
 use crate::core::{ErrorCode, IceServer, LinkError, Options};
 use crate::driver::{Config, TokenSource};
+
+// Catching forms of the reflection the reader uses: an options object may be a Proxy whose
+// traps throw, or have getters that throw. Whatever it throws becomes `invalid-option`.
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = Object, js_name = keys, catch)]
+    fn own_keys(object: &JsValue) -> Result<Array, JsValue>;
+    #[wasm_bindgen(js_namespace = Array, js_name = isArray, catch)]
+    fn is_array(value: &JsValue) -> Result<bool, JsValue>;
+}
 
 fn invalid(message: String) -> LinkError {
     LinkError::new(ErrorCode::InvalidOption, message)
@@ -38,7 +49,14 @@ impl Fields {
 
     fn raw(&mut self, key: &'static str) -> JsValue {
         self.asked.push(key);
-        Reflect::get(&self.object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+        match Reflect::get(&self.object, &JsValue::from_str(key)) {
+            Ok(v) => v,
+            Err(e) => {
+                let message = [&self.path_of(key), " could not be read: ", &crate::platform::js::error_message(&e)].concat();
+                self.fail(message);
+                JsValue::UNDEFINED
+            }
+        }
     }
 
     fn path_of(&self, key: &str) -> String {
@@ -78,22 +96,53 @@ impl Fields {
         self.field(key, "a string", &JsValue::is_string).and_then(|v| v.as_string())
     }
 
+    /// The items of the array at `key` (read one by one with `Reflect.get`, so a Proxy or getter
+    /// that throws is an error here), or `None` (absent, not an array, or unreadable).
+    fn items(&mut self, key: &'static str, value: &JsValue) -> Option<Vec<JsValue>> {
+        let path = self.path_of(key);
+        match read_list(value, &path) {
+            Ok(items) => items,
+            Err(e) => {
+                self.error.get_or_insert(e);
+                None
+            }
+        }
+    }
+
     /// A list of numbers (the `[number, number]` thresholds).
     fn nums(&mut self, key: &'static str) -> Option<Vec<f64>> {
-        let all = |v: &JsValue| Array::is_array(v) && Array::from(v).every(&mut |x, _, _| x.as_f64().is_some());
-        let list = self.field(key, "an array of numbers", &all)?;
-        Some(Array::from(&list).iter().filter_map(|x| x.as_f64()).collect())
+        let value = self.raw(key);
+        if value.is_undefined() || value.is_null() {
+            return None;
+        }
+        let items = self.items(key, &value);
+        match items.as_deref().map(|xs| xs.iter().map(JsValue::as_f64).collect::<Option<Vec<f64>>>()) {
+            Some(Some(list)) => Some(list),
+            _ => {
+                let message = [&self.path_of(key), " must be an array of numbers"].concat();
+                self.fail(message);
+                None
+            }
+        }
     }
 
     /// ICE server `urls`: a string or an array of strings.
     fn urls(&mut self) -> Vec<String> {
-        let ok = |v: &JsValue| v.is_string() || (Array::is_array(v) && Array::from(v).every(&mut |x, _, _| x.is_string()));
-        match self.field("urls", "a string or an array of strings", &ok) {
-            None => Vec::new(),
-            Some(v) => match v.as_string() {
-                Some(one) => vec![one],
-                None => Array::from(&v).iter().filter_map(|x| x.as_string()).collect(),
-            },
+        let value = self.raw("urls");
+        if let Some(one) = value.as_string() {
+            return vec![one];
+        }
+        if value.is_undefined() || value.is_null() {
+            return Vec::new();
+        }
+        let items = self.items("urls", &value);
+        match items.as_deref().map(|xs| xs.iter().map(JsValue::as_string).collect::<Option<Vec<String>>>()) {
+            Some(Some(list)) => list,
+            _ => {
+                let message = [&self.path_of("urls"), " must be a string or an array of strings"].concat();
+                self.fail(message);
+                Vec::new()
+            }
         }
     }
 
@@ -102,9 +151,16 @@ impl Fields {
         if value.is_undefined() || value.is_null() {
             return None;
         }
-        if !is_plain(&value) {
-            self.fail([&path, " must be an object"].concat());
-            return None;
+        match is_plain(&value) {
+            Ok(true) => {}
+            Ok(false) => {
+                self.fail([&path, " must be an object"].concat());
+                return None;
+            }
+            Err(e) => {
+                self.error.get_or_insert(e.at(&path));
+                return None;
+            }
         }
         let mut inner = Fields::new(value, path);
         let out = read(&mut inner);
@@ -126,7 +182,7 @@ impl Fields {
         if let Some(e) = self.error {
             return Err(e);
         }
-        let keys = Object::keys(self.object.unchecked_ref::<Object>());
+        let keys = own_keys(&self.object).map_err(|e| Unreadable(e).at(&self.path))?;
         for key in keys.iter() {
             let key = key.as_string().unwrap_or_default();
             if !self.asked.contains(&key.as_str()) {
@@ -140,10 +196,46 @@ impl Fields {
     }
 }
 
-/// A plain object (not a function, not an array).
-fn is_plain(value: &JsValue) -> bool {
-    value.is_object() && !value.is_function() && !Array::is_array(value)
+/// A JS exception met while reading the options (a throwing getter or Proxy trap).
+struct Unreadable(JsValue);
+
+impl Unreadable {
+    /// The `invalid-option` error for the value at `path`.
+    fn at(self, path: &str) -> LinkError {
+        invalid([path, " could not be read: ", &crate::platform::js::error_message(&self.0)].concat())
+    }
 }
+
+/// A plain object (not a function, not an array). Errors when the value is a Proxy that
+/// throws from `Array.isArray` (a revoked one).
+fn is_plain(value: &JsValue) -> Result<bool, Unreadable> {
+    if !value.is_object() || value.is_function() {
+        return Ok(false);
+    }
+    is_array(value).map(|a| !a).map_err(Unreadable)
+}
+
+/// The items of `value` when it is an array (`None` when it is not), read with `Reflect.get`
+/// (`length`, then each index) so that anything that throws becomes `invalid-option` at `path`.
+/// Longer than [`MAX_LIST`] items is refused.
+fn read_list(value: &JsValue, path: &str) -> Result<Option<Vec<JsValue>>, LinkError> {
+    if !value.is_object() || !is_array(value).map_err(|e| Unreadable(e).at(path))? {
+        return Ok(None);
+    }
+    let len = Reflect::get(value, &"length".into()).map_err(|e| Unreadable(e).at(path))?.as_f64().unwrap_or(0.0);
+    if len > MAX_LIST as f64 {
+        return Err(invalid([path, " has more than ", &MAX_LIST.to_string(), " items"].concat()));
+    }
+    let mut items = Vec::new();
+    for i in 0..len as u32 {
+        let item = Reflect::get_u32(value, i).map_err(|e| Unreadable(e).at(&[path, "[", &i.to_string(), "]"].concat()))?;
+        items.push(item);
+    }
+    Ok(Some(items))
+}
+
+/// Most items an options array may have (`iceServers`, `urls`, thresholds).
+const MAX_LIST: u32 = 64;
 
 /// Resolves a relative URL against the page (`/whip` → `https://host/whip`).
 fn absolute(url: String) -> String {
@@ -197,12 +289,19 @@ fn read_ice_servers(f: &mut Fields, value: &JsValue) -> Option<Vec<IceServer>> {
     if value.is_undefined() || value.is_null() {
         return None;
     }
-    let Some(list) = value.dyn_ref::<Array>() else {
-        f.fail("options.iceServers must be an array".into());
-        return None;
+    let list = match read_list(value, "options.iceServers") {
+        Ok(Some(list)) => list,
+        Ok(None) => {
+            f.fail("options.iceServers must be an array".into());
+            return None;
+        }
+        Err(e) => {
+            f.error.get_or_insert(e);
+            return None;
+        }
     };
     let mut servers = Vec::new();
-    for (i, server) in list.iter().enumerate() {
+    for (i, server) in list.into_iter().enumerate() {
         let path = ["options.iceServers[", &i.to_string(), "]"].concat();
         // `nested` rejects non-objects but passes over absent ones; in a list, null is an error too.
         if server.is_undefined() || server.is_null() {
@@ -216,7 +315,7 @@ fn read_ice_servers(f: &mut Fields, value: &JsValue) -> Option<Vec<IceServer>> {
 /// Parses and validates the options object given to `new VoiceLink(options)`.
 /// Errors: `invalid-option`, naming the field.
 pub fn parse(value: &JsValue) -> Result<Config, LinkError> {
-    if !is_plain(value) {
+    if !is_plain(value).map_err(|e| e.at("options"))? {
         return Err(invalid("new VoiceLink(options): options must be an object such as { url: \"https://…/whip\" }".into()));
     }
     let mut f = Fields::new(value.clone(), "options".into());

@@ -69,12 +69,12 @@ pub enum ControlInput {
         /// The socket it concerns (one number per opened socket).
         generation: u32,
     },
-    /// A text message arrived on the socket of `generation`.
+    /// A message arrived on the socket of `generation`, parsed by the driver (`JSON.parse`).
     Message {
         /// The socket it concerns (one number per opened socket).
         generation: u32,
-        /// The message text.
-        text: String,
+        /// What it is.
+        message: Incoming,
     },
     /// The socket of `generation` closed with `code`.
     Closed {
@@ -96,6 +96,36 @@ pub enum ControlInput {
     Stop,
 }
 
+/// An incoming control message, as far as the machine needs to know it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Incoming {
+    /// Valid JSON; `kind` is its `type` when it is an object with a string `type`.
+    Json {
+        /// The message's `type`.
+        kind: Option<String>,
+    },
+    /// Not JSON.
+    NotJson,
+}
+
+/// A message the control channel sends: typed here, serialized with `JSON.stringify` by the
+/// driver (so every string is escaped the way JSON requires).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outgoing {
+    /// `{"type":"session_info","session_id":…}`; `null` when the server gave no session id.
+    SessionInfo {
+        /// The media session id.
+        session_id: Option<String>,
+    },
+    /// `{"type":"ping","ts":…}`; `ts` in ms on the page's clock (`performance.now()`).
+    Ping {
+        /// Milliseconds.
+        ts_ms: u64,
+    },
+    /// A message from `sendControl()`, already serialized by the driver.
+    App(String),
+}
+
 /// What the driver must do.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ControlEffect {
@@ -104,8 +134,8 @@ pub enum ControlEffect {
         /// The socket it concerns (one number per opened socket).
         generation: u32,
     },
-    /// Send text on the open socket.
-    Send(String),
+    /// Send a message on the open socket.
+    Send(Outgoing),
     /// Close the socket with `code` (and drop its listeners).
     Close {
         /// The close code (RFC 6455 §7.4).
@@ -123,8 +153,8 @@ pub enum ControlEffect {
     },
     /// Cancel both timers.
     CancelTimers,
-    /// Hand an incoming message to the app (`on("control", …)`).
-    Deliver(String),
+    /// Hand the incoming message (the one the input carried) to the app (`on("control", …)`).
+    Deliver,
     /// Report a problem to the app (`on("error", …)`): `(code, message)`.
     Report(&'static str, String),
     /// The snapshot's `control` changed.
@@ -202,12 +232,8 @@ impl Control {
         vec![ControlEffect::CancelTimers, ControlEffect::Open { generation: self.generation }, ControlEffect::Notify]
     }
 
-    fn announce(&self) -> String {
-        let id = match &self.session_id {
-            Some(id) => format!("\"{}\"", id.replace('\\', "\\\\").replace('"', "\\\"")),
-            None => "null".into(),
-        };
-        format!("{{\"type\":\"session_info\",\"session_id\":{id}}}")
+    fn announce(&self) -> ControlEffect {
+        ControlEffect::Send(Outgoing::SessionInfo { session_id: self.session_id.clone() })
     }
 
     fn down(&mut self, now: f64, close: Option<u16>) -> Vec<ControlEffect> {
@@ -244,7 +270,7 @@ impl Control {
                     // A new media session: announce it on the open socket.
                     ControlState::Open | ControlState::Confirmed if changed => {
                         self.state = ControlState::Open;
-                        vec![ControlEffect::Send(self.announce()), ControlEffect::Notify]
+                        vec![self.announce(), ControlEffect::Notify]
                     }
                     _ => Vec::new(),
                 }
@@ -259,25 +285,34 @@ impl Control {
                 self.attempts = 0;
                 self.state = ControlState::Open;
                 self.last_rx_ms = now_ms;
-                let mut out = vec![ControlEffect::Send(self.announce())];
+                let mut out = vec![self.announce()];
                 while let Some(m) = self.outbox.pop() {
-                    out.push(ControlEffect::Send(m));
+                    out.push(ControlEffect::Send(Outgoing::App(m)));
                 }
                 out.push(ControlEffect::ArmHeartbeat { ms: self.options.heartbeat_ms.min(self.options.heartbeat_timeout_ms) });
                 out.push(ControlEffect::Notify);
                 out
             }
-            ControlInput::Message { generation, text } => {
+            ControlInput::Message { generation, message } => {
                 if generation != self.generation || !self.is_up() {
                     return Vec::new();
                 }
                 self.last_rx_ms = now_ms;
+                let kind = match message {
+                    Incoming::Json { kind } => kind,
+                    Incoming::NotJson => {
+                        return vec![ControlEffect::Report(
+                            "control-invalid-json",
+                            "a control message is not JSON; it was skipped".into(),
+                        )]
+                    }
+                };
                 let mut out = Vec::new();
-                if self.state == ControlState::Open && message_type(&text) == Some("session_confirmed") {
+                if self.state == ControlState::Open && kind.as_deref() == Some("session_confirmed") {
                     self.state = ControlState::Confirmed;
                     out.push(ControlEffect::Notify);
                 }
-                out.push(ControlEffect::Deliver(text));
+                out.push(ControlEffect::Deliver);
                 out
             }
             ControlInput::Closed { generation, code } => {
@@ -307,7 +342,7 @@ impl Control {
                 }
                 let next = (self.options.heartbeat_timeout_ms as f64 - silent).max(1.0) as u32;
                 vec![
-                    ControlEffect::Send(format!("{{\"type\":\"ping\",\"ts\":{}}}", now_ms.round() as u64)),
+                    ControlEffect::Send(Outgoing::Ping { ts_ms: now_ms.round() as u64 }),
                     ControlEffect::ArmHeartbeat { ms: self.options.heartbeat_ms.min(next) },
                 ]
             }
@@ -319,7 +354,7 @@ impl Control {
             }
             ControlInput::Send { text } => {
                 if self.is_up() && self.outbox.is_empty() {
-                    return vec![ControlEffect::Send(text)];
+                    return vec![ControlEffect::Send(Outgoing::App(text))];
                 }
                 self.outbox.push(text);
                 vec![ControlEffect::Notify]
@@ -342,14 +377,6 @@ impl Control {
     }
 }
 
-/// The `type` of a JSON message, if it is an object with a string `type`.
-pub fn message_type(text: &str) -> Option<&str> {
-    // A small scan is enough for the one field the machine needs; apps get the parsed JSON.
-    let (_, after) = text.split_once("\"type\"")?;
-    let rest = after.trim_start().strip_prefix(':')?.trim_start().strip_prefix('"')?;
-    rest.split('"').next()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -362,6 +389,10 @@ mod tests {
             backoff: Backoff { base_ms: 5_000, cap_ms: 30_000, attempts: 3, spread_ms: 0, jitter: true },
             outbox_capacity: 2,
         }
+    }
+
+    fn json(kind: Option<&str>) -> Incoming {
+        Incoming::Json { kind: kind.map(str::to_string) }
     }
 
     fn started() -> Control {
@@ -377,23 +408,27 @@ mod tests {
         let fx = c.handle(0.0, ControlInput::Start { session_id: Some("s\"1".into()) });
         assert!(fx.contains(&ControlEffect::Open { generation: 1 }));
         let fx = c.handle(10.0, ControlInput::Opened { generation: 1 });
-        assert_eq!(fx[0], ControlEffect::Send(r#"{"type":"session_info","session_id":"s\"1"}"#.into()));
+        assert_eq!(fx[0], ControlEffect::Send(Outgoing::SessionInfo { session_id: Some("s\"1".into()) }));
         assert!(fx.contains(&ControlEffect::ArmHeartbeat { ms: 30_000 }));
         assert_eq!(c.state(), ControlState::Open);
-        c.handle(20.0, ControlInput::Message { generation: 1, text: r#"{"type": "session_confirmed","session_id":"s"}"#.into() });
+        c.handle(20.0, ControlInput::Message { generation: 1, message: json(Some("session_confirmed")) });
         assert_eq!(c.state(), ControlState::Confirmed);
     }
 
     #[test]
     fn messages_are_delivered_in_order_and_stale_sockets_ignored() {
         let mut c = started();
-        for i in 0..3 {
-            let fx = c.handle(20.0, ControlInput::Message { generation: 1, text: format!("{{\"n\":{i}}}") });
-            assert_eq!(fx, vec![ControlEffect::Deliver(format!("{{\"n\":{i}}}"))]);
+        for _ in 0..3 {
+            let fx = c.handle(20.0, ControlInput::Message { generation: 1, message: json(None) });
+            assert_eq!(fx, vec![ControlEffect::Deliver]);
         }
-        assert!(c.handle(20.0, ControlInput::Message { generation: 0, text: "x".into() }).is_empty());
-        let fx = c.handle(20.0, ControlInput::Message { generation: 1, text: "not json".into() });
-        assert_eq!(fx, vec![ControlEffect::Deliver("not json".into())], "invalid JSON reaches the driver, which reports it");
+        assert!(c.handle(20.0, ControlInput::Message { generation: 0, message: json(None) }).is_empty());
+        let fx = c.handle(20.0, ControlInput::Message { generation: 1, message: Incoming::NotJson });
+        assert!(matches!(fx.as_slice(), [ControlEffect::Report("control-invalid-json", _)]), "{fx:?}");
+        // Only the parsed `type` counts: a nested "type" is not the message's.
+        let fx = c.handle(20.0, ControlInput::Message { generation: 1, message: json(Some("x")) });
+        assert_eq!(fx, vec![ControlEffect::Deliver]);
+        assert_eq!(c.state(), ControlState::Open);
     }
 
     #[test]
@@ -411,8 +446,11 @@ mod tests {
         let fx = c.handle(5_100.0, ControlInput::RetryDue);
         assert!(fx.contains(&ControlEffect::Open { generation: 2 }));
         let fx = c.handle(5_200.0, ControlInput::Opened { generation: 2 });
-        let sent: Vec<&str> = fx.iter().filter_map(|e| match e { ControlEffect::Send(s) => Some(s.as_str()), _ => None }).collect();
-        assert_eq!(sent, [r#"{"type":"session_info","session_id":"s\"1"}"#, "b", "c"]);
+        let sent: Vec<&Outgoing> = fx.iter().filter_map(|e| match e { ControlEffect::Send(s) => Some(s), _ => None }).collect();
+        assert_eq!(
+            sent,
+            [&Outgoing::SessionInfo { session_id: Some("s\"1".into()) }, &Outgoing::App("b".into()), &Outgoing::App("c".into())]
+        );
         assert_eq!(c.reconnects(), 1);
         let fx = c.handle(6_000.0, ControlInput::Closed { generation: 2, code: 1000 });
         assert_eq!(fx, vec![ControlEffect::CancelTimers, ControlEffect::Notify]);
@@ -423,8 +461,8 @@ mod tests {
     fn heartbeat_pings_and_a_silent_socket_is_an_outage() {
         let mut c = started();
         let fx = c.handle(30_010.0, ControlInput::HeartbeatDue);
-        assert!(matches!(&fx[0], ControlEffect::Send(s) if s.starts_with(r#"{"type":"ping""#)));
-        c.handle(40_000.0, ControlInput::Message { generation: 1, text: r#"{"type":"pong"}"#.into() });
+        assert_eq!(fx[0], ControlEffect::Send(Outgoing::Ping { ts_ms: 30_010 }));
+        c.handle(40_000.0, ControlInput::Message { generation: 1, message: json(Some("pong")) });
         assert!(c.handle(70_000.0, ControlInput::HeartbeatDue).iter().all(|e| !matches!(e, ControlEffect::Close { .. })));
         let fx = c.handle(105_001.0, ControlInput::HeartbeatDue);
         assert!(fx.contains(&ControlEffect::Close { code: HEARTBEAT_TIMEOUT_CLOSURE }));
@@ -445,12 +483,5 @@ mod tests {
         assert_eq!(fx, vec![ControlEffect::CancelTimers, ControlEffect::Close { code: 1000 }, ControlEffect::Notify]);
         assert!(c.handle(2.0, ControlInput::Closed { generation: 1, code: 1000 }).is_empty());
         assert_eq!(c.queued(), 0);
-    }
-
-    #[test]
-    fn type_scan() {
-        assert_eq!(message_type(r#"{"type":"ping"}"#), Some("ping"));
-        assert_eq!(message_type(r#"{ "a":1, "type" : "session_confirmed" }"#), Some("session_confirmed"));
-        assert_eq!(message_type("[1,2]"), None);
     }
 }

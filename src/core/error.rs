@@ -43,6 +43,10 @@ pub enum ErrorCode {
     Disposed,
     /// `"no-session"`: `reconnect()` with no session to bring back (never connected).
     NoSession,
+    /// `"send-failed"` (an `on("error")` event, never thrown): the data channel refused a
+    /// message that `send()` had accepted (`RTCDataChannel.send` threw); that message is dropped,
+    /// the ones after it still go out.
+    SendFailed,
 }
 
 js_names!(ErrorCode {
@@ -62,6 +66,7 @@ js_names!(ErrorCode {
     NotConnected => "not-connected",
     Disposed => "disposed",
     NoSession => "no-session",
+    SendFailed => "send-failed",
 });
 
 /// An error with a stable [`ErrorCode`], a message that says what to do, and for
@@ -93,12 +98,10 @@ impl LinkError {
             _ => "the server refused the offer",
         };
         let mut message = format!("WHIP endpoint answered HTTP {status}: {hint}");
-        let detail = detail.trim();
-        if !detail.is_empty() {
-            // Only the first line, bounded: a body may be large or carry an SDP.
-            let first: String = detail.lines().next().unwrap_or("").chars().take(200).collect();
+        let excerpt = body_excerpt(detail);
+        if !excerpt.is_empty() {
             message.push_str(" (");
-            message.push_str(&first);
+            message.push_str(&excerpt);
             message.push(')');
         }
         LinkError { code: ErrorCode::SignalingHttp, message, status: Some(status) }
@@ -108,6 +111,59 @@ impl LinkError {
     pub fn aborted() -> Self {
         LinkError::new(ErrorCode::Aborted, "connect() was aborted: the link was disconnected before it connected")
     }
+}
+
+/// Longest server text quoted in an error message, in characters.
+pub const BODY_EXCERPT_CHARS: usize = 200;
+
+/// What of an error body goes into a message: plain text, bounded. Markup is dropped (tags,
+/// and the content of `<script>`/`<style>`/`<head>` apart from `<title>`), the common entities
+/// decoded, whitespace collapsed; a body that is not HTML gives its first line only (it may
+/// carry an SDP). At most [`BODY_EXCERPT_CHARS`] characters, an ellipsis when cut.
+pub fn body_excerpt(body: &str) -> String {
+    let body = body.trim();
+    let lower = body.to_ascii_lowercase();
+    let html = lower.starts_with('<') && (lower.contains("<html") || lower.contains("<!doctype") || lower.contains("</"));
+    let text = if html { strip_markup(body, &lower) } else { body.lines().next().unwrap_or("").to_string() };
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let joined = words.join(" ");
+    if joined.chars().count() <= BODY_EXCERPT_CHARS {
+        return joined;
+    }
+    let mut cut: String = joined.chars().take(BODY_EXCERPT_CHARS - 1).collect();
+    cut.push('…');
+    cut
+}
+
+/// The text of an HTML document: tags removed, the content of elements that show nothing
+/// skipped, `<title>` kept, entities decoded. `lower` is `html` in ASCII lower case (same byte
+/// offsets).
+fn strip_markup(html: &str, lower: &str) -> String {
+    const HIDDEN: [&str; 4] = ["script", "style", "noscript", "template"];
+    let mut out = String::new();
+    let mut i = 0;
+    while i < html.len() {
+        let Some(rel) = html[i..].find('<') else {
+            out.push_str(&html[i..]);
+            break;
+        };
+        out.push_str(&html[i..i + rel]);
+        let start = i + rel;
+        let Some(close) = html[start..].find('>') else { break };
+        let tag_end = start + close + 1;
+        let name: String =
+            lower[start + 1..tag_end].chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+        out.push(' ');
+        i = tag_end;
+        if HIDDEN.contains(&name.as_str()) {
+            let end_tag = ["</", &name].concat();
+            i = lower[i..].find(&end_tag).map_or(html.len(), |p| i + p);
+        }
+    }
+    for (entity, ch) in [("&lt;", "<"), ("&gt;", ">"), ("&quot;", "\""), ("&#39;", "'"), ("&nbsp;", " "), ("&amp;", "&")] {
+        out = out.replace(entity, ch);
+    }
+    out
 }
 
 /// A number for a message, as JS prints it for the usual cases: integers exactly, others
@@ -178,6 +234,7 @@ mod tests {
             ErrorCode::NotConnected,
             ErrorCode::Disposed,
             ErrorCode::NoSession,
+            ErrorCode::SendFailed,
         ];
         let mut seen = std::collections::HashSet::new();
         for c in all {
@@ -186,6 +243,29 @@ mod tests {
             assert!(seen.insert(s), "duplicate code {s}");
         }
         assert_eq!(ErrorCode::SignalingHttp.as_str(), "signaling-http");
+    }
+
+    #[test]
+    fn http_error_strips_markup_and_stays_bounded() {
+        let page = format!(
+            "<!DOCTYPE html><html><head><title>502 Bad Gateway</title><style>body {{ color: red }}</style>\
+             <script>var secret = 1;</script></head><body><h1>Bad&nbsp;Gateway</h1><p>upstream &amp; co</p>{}</body></html>",
+            "<p>filler text</p>".repeat(500)
+        );
+        let e = LinkError::http(502, &page);
+        assert_eq!(e.status, Some(502));
+        assert!(e.message.contains("502 Bad Gateway Bad Gateway upstream & co filler"), "{}", e.message);
+        for bad in ["<", ">", "color", "secret", "&nbsp;"] {
+            assert!(!e.message.contains(bad), "{bad:?} in {}", e.message);
+        }
+        assert!(e.message.chars().count() < 100 + BODY_EXCERPT_CHARS, "{}", e.message.len());
+        assert!(e.message.ends_with("…)"), "{}", e.message);
+        // Multi-byte text is cut on a character boundary.
+        let e = LinkError::http(500, &"é".repeat(1000));
+        assert!(e.message.contains(&"é".repeat(BODY_EXCERPT_CHARS - 1)));
+        assert_eq!(body_excerpt("  plain\nsecond line"), "plain");
+        assert_eq!(body_excerpt("<b>bold</b> words"), "bold words");
+        assert_eq!(body_excerpt("a < b > c"), "a < b > c");
     }
 
     #[test]

@@ -239,8 +239,9 @@ pub enum Input {
         /// The ICE restart it concerns (one number per restart).
         seq: u32,
     },
-    /// The ICE restart `seq` of `attempt` failed; `session_gone`: the server no longer knows the
-    /// session (404), so only a fresh session can help.
+    /// The ICE restart `seq` of `attempt` failed; `needs_fresh_session`: the server cannot
+    /// restart this session (it forgot it, or does not do ICE restarts), so only a fresh session
+    /// can help: the old one is `DELETE`d and a new one made in the same attempt.
     RestartFailed {
         /// The connection (one per peer connection) this belongs to.
         attempt: u32,
@@ -248,8 +249,9 @@ pub enum Input {
         seq: u32,
         /// What went wrong.
         error: LinkError,
-        /// `true` when the server no longer knows the session (404/410).
-        session_gone: bool,
+        /// `true` when the answer says this session cannot be restarted (see
+        /// `platform::signaling::restart_refused`: 400, 404, 405, 409, 410, 412, 422, 501).
+        needs_fresh_session: bool,
     },
     /// The 500 ms ticker armed by [`Effect::StartTicker`]: refreshes countdowns.
     Tick,
@@ -739,14 +741,15 @@ impl Machine {
                 }
                 self.progress(now)
             }
-            Input::RestartFailed { attempt, seq, error, session_gone } => {
+            Input::RestartFailed { attempt, seq, error, needs_fresh_session } => {
                 if !self.is_current(attempt)
                     || !matches!(self.recovery.in_flight, Some(InFlight::IceRestart { seq: s, .. }) if s == seq)
                 {
                     return Vec::new();
                 }
-                if session_gone {
-                    // The server forgot the session (404, expired): a fresh one, in the same attempt.
+                if needs_fresh_session {
+                    // The server forgot the session (404, expired) or cannot restart it (422, 405,
+                    // 501, …): a fresh one in the same attempt; the old one is DELETEd.
                     self.recovery.in_flight = None;
                     return self.fresh_attempt(now);
                 }
@@ -1055,7 +1058,7 @@ mod tests {
     }
 
     fn session(id: &str) -> Session {
-        Session { id: Some(id.into()), url: Some(format!("http://h/whip/sessions/{id}")), etag: None }
+        Session { id: Some(id.into()), url: Some(format!("http://h/whip/sessions/{id}")), etag: None, token: None }
     }
 
     fn teardown(fx: &[Effect]) -> Option<(Option<Session>, bool)> {
@@ -1427,7 +1430,7 @@ mod tests {
         m.handle(1000.0, Input::PeerState { attempt: a, state: PeerState::Failed });
         m.handle(1500.0, Input::Reconnect);
         let gone = LinkError::http(404, "");
-        let fx = m.handle(1600.0, Input::RestartFailed { attempt: a, seq: 1, error: gone, session_gone: true });
+        let fx = m.handle(1600.0, Input::RestartFailed { attempt: a, seq: 1, error: gone, needs_fresh_session: true });
         assert_eq!(teardown(&fx), Some((Some(session("s1")), false)), "the old session is released");
         let b = started(&fx).expect("a fresh connect");
         assert!(b > a);
@@ -1461,7 +1464,7 @@ mod tests {
         m.handle(1000.0, Input::PeerState { attempt: a, state: PeerState::Failed });
         m.handle(1500.0, Input::Reconnect);
         let err = LinkError::new(ErrorCode::SignalingNetwork, "down");
-        let fx = m.handle(1600.0, Input::RestartFailed { attempt: a, seq: 1, error: err.clone(), session_gone: false });
+        let fx = m.handle(1600.0, Input::RestartFailed { attempt: a, seq: 1, error: err.clone(), needs_fresh_session: false });
         assert_eq!(reconnect_result(&fx), Some(Err(err)));
         assert_eq!(m.status(), Status::Interrupted);
         assert!(m.can_reconnect());
@@ -1489,7 +1492,7 @@ mod tests {
             assert!(m.handle(t, Input::RetryDue).is_empty(), "never two attempts at once");
             let fx = if is_restart {
                 let seq = restart(&fx).unwrap().1;
-                m.handle(t + 5.0, Input::RestartFailed { attempt: a, seq, error: LinkError::http(503, ""), session_gone: false })
+                m.handle(t + 5.0, Input::RestartFailed { attempt: a, seq, error: LinkError::http(503, ""), needs_fresh_session: false })
             } else {
                 m.handle(t + 5.0, Input::Failed { attempt: m.attempt(), error: LinkError::http(503, "") })
             };

@@ -207,7 +207,8 @@ pub struct RawOptions {
     /// Automatic policy: largest backoff wait, ms (default 30000).
     #[ts(optional)]
     pub reconnect_cap_ms: Option<f64>,
-    /// Automatic policy: attempts before status `"failed"` (default 10).
+    /// Automatic policy: attempts before status `"failed"`, a whole number from 1 to 1000
+    /// (default 10); outside that range `invalid-option`.
     #[ts(optional)]
     pub reconnect_attempts: Option<f64>,
     /// Automatic policy: smallest upper bound of any backoff wait, ms (default 5000), so a
@@ -413,6 +414,64 @@ fn clip(s: &str) -> String {
     s.chars().take(120).collect()
 }
 
+/// Why an ICE server URL is malformed, or `None`: `scheme:host[:port][?transport=udp|tcp]`
+/// (RFC 7064 for `stun:`/`stuns:`, RFC 7065 for `turn:`/`turns:`; the transport only for TURN),
+/// the host a name or an IPv4 address or a bracketed IPv6 address, the port 1..65535. What the
+/// browser would refuse in the `RTCPeerConnection` constructor is refused here, at
+/// `new VoiceLink()`. An unknown scheme is left to the caller's message.
+pub fn ice_url_problem(url: &str) -> Option<&'static str> {
+    let (scheme, rest) = url.split_once(':')?;
+    let scheme = scheme.to_ascii_lowercase();
+    let turn = scheme == "turn" || scheme == "turns";
+    if !turn && scheme != "stun" && scheme != "stuns" {
+        return None;
+    }
+    let (authority, query) = match rest.split_once('?') {
+        Some((a, q)) => (a, Some(q)),
+        None => (rest, None),
+    };
+    if let Some(q) = query {
+        if !turn {
+            return Some("has a query: only turn:/turns: URLs take ?transport=udp|tcp");
+        }
+        if q != "transport=udp" && q != "transport=tcp" {
+            return Some("has a query other than ?transport=udp or ?transport=tcp");
+        }
+    }
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let Some((addr, after)) = v6.split_once(']') else { return Some("has an IPv6 address without its closing ]") };
+        if addr.is_empty() || !addr.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.') {
+            return Some("has a malformed IPv6 address");
+        }
+        match after.strip_prefix(':') {
+            Some(p) => (addr, Some(p)),
+            None if after.is_empty() => (addr, None),
+            None => return Some("has text after the IPv6 address"),
+        }
+    } else {
+        match authority.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    if host.is_empty() {
+        return Some("has no host (expected scheme:host[:port])");
+    }
+    if host.starts_with("//") || host.contains('/') || host.contains('@') {
+        return Some("is not of the form scheme:host[:port] (no //, path or user)");
+    }
+    if !host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':')) {
+        return Some("has a host with characters a host name cannot have");
+    }
+    if let Some(p) = port {
+        match p.parse::<u32>() {
+            Ok(n) if (1..=65_535).contains(&n) && !p.starts_with('+') => {}
+            _ => return Some("has a port that is not a number from 1 to 65535"),
+        }
+    }
+    None
+}
+
 impl IceServer {
     fn validate(&self, index: usize) -> Result<(), LinkError> {
         if self.urls.is_empty() {
@@ -420,6 +479,9 @@ impl IceServer {
         }
         for u in &self.urls {
             let scheme = u.split(':').next().unwrap_or("").to_ascii_lowercase();
+            if let Some(problem) = ice_url_problem(u) {
+                return Err(invalid(format!("options.iceServers[{index}].urls: \"{}\" {problem}", clip(u))));
+            }
             match scheme.as_str() {
                 "stun" | "stuns" => {}
                 "turn" | "turns" => {
@@ -612,6 +674,20 @@ mod tests {
         let http = IceServer { urls: vec!["http://nope".into()], username: None, credential: None };
         let ok = RawOptions { ice_servers: Some(vec![stun.clone()]), ..raw("http://h/w") };
         assert_eq!(Options::validate(&ok).unwrap().ice_servers, vec![stun]);
+        let bare = |u: &str| IceServer { urls: vec![u.into()], username: None, credential: None };
+        for good in ["stun:1.2.3.4", "stuns:h.example:5349", "stun:[::1]:3478", "STUN:h"] {
+            assert_eq!(ice_url_problem(good), None, "{good}");
+        }
+        assert_eq!(ice_url_problem("turn:t.example?transport=tcp"), None);
+        for bad in ["stun:", "stun::3478", "stun:h:0", "stun:h:70000", "stun:h:x", "stun://h", "stun:h?transport=udp",
+            "turn:h?transport=sctp", "stun:[::1", "stun:h o", "stun:u@h", "stun:[]"]
+        {
+            assert!(ice_url_problem(bad).is_some(), "{bad} accepted");
+            let r = RawOptions { ice_servers: Some(vec![bare(bad)]), ..raw("http://h/w") };
+            let e = Options::validate(&r).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidOption);
+            assert!(e.message.contains("iceServers[0].urls"), "{}", e.message);
+        }
         for bad in [turn_no_cred, http, IceServer { urls: vec![], username: None, credential: None }] {
             let r = RawOptions { ice_servers: Some(vec![bad]), ..raw("http://h/w") };
             let e = Options::validate(&r).unwrap_err();

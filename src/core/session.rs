@@ -1,7 +1,7 @@
 //! The WHIP session (RFC 9725 §4.2: the "WHIP session URL" from the `Location` header).
 
 /// A WHIP session created by the server's `201 Created`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Session {
     /// Session id shown to the app: the `X-Session-ID` response header when the server
     /// sends one, else the last path segment of the session URL.
@@ -11,6 +11,21 @@ pub struct Session {
     pub url: Option<String>,
     /// The `ETag` of the session, sent back as `If-Match` on later requests.
     pub etag: Option<String>,
+    /// The bearer token the session was created with: its `PATCH` and `DELETE` carry it, even
+    /// when they go out after the link has moved on (an orphan's `DELETE`). Never logged.
+    pub token: Option<String>,
+}
+
+/// Prints everything but the token.
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.id)
+            .field("url", &self.url)
+            .field("etag", &self.etag)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 impl Session {
@@ -23,6 +38,7 @@ impl Session {
             id,
             url: location.map(str::to_string),
             etag: etag.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string),
+            token: None,
         }
     }
 }
@@ -59,6 +75,6 @@ mod tests {
         assert_eq!(s.url.as_deref(), Some("https://h/whip/sessions/abc"));
         assert_eq!(s.etag.as_deref(), Some("\"e1\""));
         let s = Session::from_response(None, None, None);
-        assert_eq!(s, Session { id: None, url: None, etag: None });
+        assert_eq!(s, Session { id: None, url: None, etag: None, token: None });
     }
 }

@@ -7,7 +7,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{CloseEvent, MessageEvent};
 
 use super::Link;
-use crate::core::control::{Control, ControlEffect, ControlInput, ControlState};
+use crate::core::control::{Control, ControlEffect, ControlInput, ControlState, Incoming, Outgoing};
 use crate::core::Status;
 use crate::platform::socket::Socket;
 use crate::platform::{clock, js};
@@ -31,6 +31,12 @@ impl ControlLink {
 impl Link {
     /// Feeds an input to the control machine and applies its effects.
     pub(super) fn control(&self, input: ControlInput) {
+        self.control_with(input, &JsValue::UNDEFINED);
+    }
+
+    /// [`Link::control`] for an input that carries a message: `data` is what `Deliver` hands to
+    /// the app.
+    fn control_with(&self, input: ControlInput, data: &JsValue) {
         let effects = {
             let mut st = self.0.state.borrow_mut();
             match st.control.as_mut() {
@@ -39,7 +45,7 @@ impl Link {
             }
         };
         for e in effects {
-            self.apply_control(e);
+            self.apply_control(e, data);
         }
     }
 
@@ -68,10 +74,11 @@ impl Link {
         }
     }
 
-    fn apply_control(&self, effect: ControlEffect) {
+    fn apply_control(&self, effect: ControlEffect, data: &JsValue) {
         match effect {
             ControlEffect::Open { generation } => self.open_control_socket(generation),
-            ControlEffect::Send(text) => {
+            ControlEffect::Send(message) => {
+                let text = serialize(message);
                 let result = self.0.state.borrow().control.as_ref().and_then(|c| c.socket.as_ref().map(|s| s.send(&text)));
                 if let Some(Err(e)) = result {
                     log::debug!("control send failed: {}", js::error_message(&e));
@@ -97,16 +104,13 @@ impl Link {
                 let old = self.0.state.borrow_mut().control.as_mut().map(|c| (c.heartbeat.take(), c.retry.take()));
                 drop(old);
             }
-            ControlEffect::Deliver(text) => match js_sys::JSON::parse(&text) {
-                Ok(data) => {
-                    let kind = js_sys::Reflect::get(&data, &"type".into()).ok().filter(|t| t.is_string());
-                    let event = js_sys::Object::new();
-                    let _ = js_sys::Reflect::set(&event, &"type".into(), &kind.unwrap_or(JsValue::NULL));
-                    let _ = js_sys::Reflect::set(&event, &"data".into(), &data);
-                    self.emit(|i| &i.control_listeners, &event.into());
-                }
-                Err(_) => self.report_error("control-invalid-json", "a control message is not JSON; it was skipped"),
-            },
+            ControlEffect::Deliver => {
+                let kind = message_type(data).map_or(JsValue::NULL, |t| JsValue::from_str(&t));
+                let event = js_sys::Object::new();
+                let _ = js_sys::Reflect::set(&event, &"type".into(), &kind);
+                let _ = js_sys::Reflect::set(&event, &"data".into(), data);
+                self.emit(|i| &i.control_listeners, &event.into());
+            }
             ControlEffect::Report(code, message) => self.report_error(code, &message),
             ControlEffect::Notify => {
                 self.0.state.borrow_mut().view_rev += 1;
@@ -115,7 +119,7 @@ impl Link {
         }
     }
 
-    fn report_error(&self, code: &str, message: &str) {
+    pub(super) fn report_error(&self, code: &str, message: &str) {
         let event = js_sys::Object::new();
         let _ = js_sys::Reflect::set(&event, &"code".into(), &code.into());
         let _ = js_sys::Reflect::set(&event, &"message".into(), &message.into());
@@ -141,7 +145,12 @@ impl Link {
         }));
         socket.on("message", self.listener(move |link, ev| {
             if let Some(text) = ev.dyn_ref::<MessageEvent>().and_then(|m| m.data().as_string()) {
-                link.control(ControlInput::Message { generation, text });
+                // Parsed once, here at the edge; the machine gets the one field it needs.
+                let (message, data) = match js_sys::JSON::parse(&text) {
+                    Ok(data) => (Incoming::Json { kind: message_type(&data) }, data),
+                    Err(_) => (Incoming::NotJson, JsValue::UNDEFINED),
+                };
+                link.control_with(ControlInput::Message { generation, message }, &data);
             }
         }));
         socket.on("close", self.listener(move |link, ev| {
@@ -169,4 +178,33 @@ impl Link {
     pub(super) fn control_view(st: &super::State) -> Option<(ControlState, usize, u64, u32)> {
         st.control.as_ref().map(|c| (c.machine.state(), c.machine.queued(), c.machine.dropped(), c.machine.reconnects()))
     }
+}
+
+/// The `type` of a parsed message: a string `type` property of an object, else `None`.
+fn message_type(data: &JsValue) -> Option<String> {
+    if !data.is_object() {
+        return None;
+    }
+    js_sys::Reflect::get(data, &"type".into()).ok().and_then(|t| t.as_string())
+}
+
+/// The wire text of an outgoing control message, made with `JSON.stringify` (app messages are
+/// already serialized).
+fn serialize(message: Outgoing) -> String {
+    let o = js_sys::Object::new();
+    let set = |k: &str, v: JsValue| {
+        let _ = js_sys::Reflect::set(&o, &k.into(), &v);
+    };
+    match message {
+        Outgoing::App(text) => return text,
+        Outgoing::SessionInfo { session_id } => {
+            set("type", "session_info".into());
+            set("session_id", session_id.map_or(JsValue::NULL, |id| JsValue::from_str(&id)));
+        }
+        Outgoing::Ping { ts_ms } => {
+            set("type", "ping".into());
+            set("ts", JsValue::from_f64(ts_ms as f64));
+        }
+    }
+    js_sys::JSON::stringify(&o).ok().and_then(|s| s.as_string()).unwrap_or_default()
 }

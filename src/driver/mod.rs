@@ -40,6 +40,21 @@ pub const LOW_WATER_BYTES: u32 = 1 << 18;
 /// Level meters are read every 50 ms (20 Hz) while connected and visible.
 pub const METER_INTERVAL_MS: u32 = 50;
 
+/// The `invalid-argument` error of a message over the peer's `sctp.maxMessageSize`.
+fn too_large(bytes: usize, max: f64) -> LinkError {
+    LinkError::new(
+        ErrorCode::InvalidArgument,
+        [
+            "send(): the message is ",
+            &bytes.to_string(),
+            " bytes (UTF-8), over the data channel's limit of ",
+            &crate::core::error::num(max),
+            " bytes (sctp.maxMessageSize): split it",
+        ]
+        .concat(),
+    )
+}
+
 /// Where the bearer token comes from.
 pub enum TokenSource {
     /// No `Authorization` header.
@@ -79,7 +94,6 @@ struct Resources {
     playback: Option<Playback>,
     channel: Option<Channel>,
     peer: Option<Peer>,
-    token: Option<String>,
 }
 
 /// A promise handed to the app, with the functions that settle it.
@@ -229,9 +243,7 @@ impl Link {
                 let link = self.clone();
                 wasm_bindgen_futures::spawn_local(async move { link.run_connect(attempt).await });
             }
-            Effect::Teardown { delete_session, page_exit } => {
-                self.teardown(delete_session.and_then(|s| s.url), page_exit)
-            }
+            Effect::Teardown { delete_session, page_exit } => self.teardown(delete_session, page_exit),
             Effect::IceRestart { attempt, seq, session, timeout_ms } => {
                 self.arm_attempt_timer(attempt, timeout_ms);
                 let link = self.clone();
@@ -278,10 +290,9 @@ impl Link {
                 drop(timer);
             }
             Effect::DeleteOrphan(session) => {
-                let token = self.0.state.borrow().res.token.clone();
                 if let Some(url) = session.url {
                     wasm_bindgen_futures::spawn_local(async move {
-                        let _ = crate::platform::signaling::delete_session(&url, token.as_deref(), false).await;
+                        let _ = crate::platform::signaling::delete_session(&url, session.token.as_deref(), false).await;
                     });
                 }
             }
@@ -460,10 +471,13 @@ impl Link {
 
     /// Sends `text` on the data channel; while the channel is not open (connecting, interrupted,
     /// reconnecting) it waits in the outbox and goes out in order once the channel opens.
-    /// Errors: `not-connected` (idle, disconnected or failed), `disposed`.
+    /// Errors: `not-connected` (idle, disconnected or failed), `invalid-argument` (longer than
+    /// the peer's `sctp.maxMessageSize`, in UTF-8 bytes: nothing is queued), `disposed`. When
+    /// the browser refuses a message it had to take, that is reported on `on("error")` as
+    /// `send-failed` and the message is dropped.
     pub fn send_text(&self, text: &str) -> Result<(), LinkError> {
         self.check_usable()?;
-        {
+        let refused = {
             let mut st = self.0.state.borrow_mut();
             let st = &mut *st;
             let status = st.machine.status();
@@ -473,27 +487,38 @@ impl Link {
                     "not connected: call connect() (messages are buffered only while connecting or recovering)",
                 ));
             }
+            if let Some(max) = st.res.channel.as_ref().and_then(Channel::max_message_size) {
+                if text.len() as f64 > max {
+                    return Err(too_large(text.len(), max));
+                }
+            }
             let direct = status == Status::Connected
                 && st.outbox.is_empty()
                 && st.res.channel.as_ref().is_some_and(|c| c.is_open() && c.buffered_amount() < HIGH_WATER_BYTES);
-            if direct {
-                if let Some(channel) = &st.res.channel {
-                    if channel.send(text).is_ok() {
-                        return Ok(());
-                    }
+            match st.res.channel.as_ref().filter(|_| direct).map(|c| c.send(text)) {
+                Some(Ok(())) => return Ok(()),
+                Some(Err(e)) if e.code == ErrorCode::SendFailed => Some(e),
+                _ => {
+                    st.outbox.push(text.to_string());
+                    st.view_rev += 1;
+                    None
                 }
             }
-            st.outbox.push(text.to_string());
-            st.view_rev += 1;
+        };
+        match refused {
+            Some(e) => self.report(&e),
+            None => self.notify(),
         }
-        self.notify();
         Ok(())
     }
 
     /// Sends the outbox in order while the channel is open and its `bufferedAmount` is below
-    /// [`HIGH_WATER_BYTES`]; the channel's `bufferedamountlow` event calls this again.
+    /// [`HIGH_WATER_BYTES`]; the channel's `bufferedamountlow` event calls this again. A
+    /// message the channel refuses (too large for the peer, or `send` threw) is dropped and
+    /// reported on `on("error")`; the rest still go.
     pub(crate) fn flush_outbox(&self) {
         let mut sent = 0;
+        let mut refused = Vec::new();
         {
             let mut st = self.0.state.borrow_mut();
             let st = &mut *st;
@@ -501,21 +526,35 @@ impl Link {
                 return;
             }
             let Some(channel) = st.res.channel.as_ref() else { return };
+            let max = channel.max_message_size();
             while channel.is_open() && channel.buffered_amount() < HIGH_WATER_BYTES {
                 let Some(next) = st.outbox.front() else { break };
-                if channel.send(next).is_err() {
-                    break;
+                let result = match max {
+                    Some(max) if next.len() as f64 > max => Err(too_large(next.len(), max)),
+                    _ => channel.send(next),
+                };
+                match result {
+                    Ok(()) => sent += 1,
+                    Err(e) if e.code == ErrorCode::NotConnected => break,
+                    Err(e) => refused.push(e),
                 }
                 st.outbox.pop();
-                sent += 1;
             }
-            if sent > 0 {
+            if sent > 0 || !refused.is_empty() {
                 st.view_rev += 1;
             }
         }
-        if sent > 0 {
+        for e in &refused {
+            self.report(e);
+        }
+        if sent > 0 || !refused.is_empty() {
             self.notify();
         }
+    }
+
+    /// Reports a non-fatal problem to the `on("error")` listeners as `{ code, message }`.
+    pub(crate) fn report(&self, e: &LinkError) {
+        self.report_error(e.code.as_str(), &e.message);
     }
 
     /// The snapshot as a frozen JS object — the same object until something changes.

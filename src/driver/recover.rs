@@ -15,7 +15,7 @@ impl Link {
                 self.dispatch(Input::RestartAnswered { attempt, seq });
                 self.watch_restore(attempt).await;
             }
-            Err((error, session_gone)) => self.dispatch(Input::RestartFailed { attempt, seq, error, session_gone }),
+            Err((error, needs_fresh_session)) => self.dispatch(Input::RestartFailed { attempt, seq, error, needs_fresh_session }),
         }
     }
 
@@ -40,11 +40,8 @@ impl Link {
 
     async fn ice_restart_steps(&self, attempt: u32, session: &Session) -> Result<(), (LinkError, bool)> {
         let fail = |code, message: &str| (LinkError::new(code, message), false);
-        let (pc, token) = {
-            let st = self.0.state.borrow();
-            let pc = st.res.peer.as_ref().map(|p| p.connection().clone());
-            (pc, st.res.token.clone())
-        };
+        let pc = self.0.state.borrow().res.peer.as_ref().map(|p| p.connection().clone());
+        let token = session.token.clone();
         // No peer connection or session URL to restart: only a fresh session can help.
         let pc = pc.ok_or_else(|| (LinkError::new(ErrorCode::PeerConnection, "no peer connection to restart"), true))?;
         let url = session.url.as_deref().ok_or_else(|| (LinkError::new(ErrorCode::SignalingAnswer, "no session URL"), true))?;
@@ -57,7 +54,7 @@ impl Link {
         }
         let answer = signaling::patch_ice_restart(url, token.as_deref(), &fragment)
             .await
-            .map_err(|e| (e.error, e.session_gone))?;
+            .map_err(|e| (e.error, e.needs_fresh_session))?;
         if !self.is_current(attempt) {
             return Ok(());
         }

@@ -20,8 +20,14 @@ use gloo_timers::future::TimeoutFuture;
 use wasm_bindgen::JsValue;
 
 use super::{Link, Resources};
-use crate::core::Input;
+use crate::core::{Input, Session};
 use crate::platform::{js, signaling};
+
+/// After `fadeOutMs` on the page's clock, the longest the teardown waits for the audio clock to
+/// pass the end of the fade ramp, ms.
+pub const FADE_CLOCK_SLACK_MS: u32 = 100;
+/// How often the audio clock is read while waiting, ms.
+const FADE_CLOCK_POLL_MS: u32 = 5;
 
 /// Runs `result` as the teardown step `name`: logged at debug when it works, at warn when it
 /// throws (its name is kept for the snapshot).
@@ -36,9 +42,13 @@ fn step(failed: &mut Vec<&'static str>, name: &'static str, result: Result<(), J
 }
 
 impl Link {
-    /// Releases every resource of the current connection; `session_url`: the WHIP session to
-    /// `DELETE` afterwards.
-    pub(super) fn teardown(&self, session_url: Option<String>, page_exit: bool) {
+    /// Releases every resource of the current connection; `session`: the WHIP session to
+    /// `DELETE` afterwards (with the token it was created with).
+    pub(super) fn teardown(&self, session: Option<Session>, page_exit: bool) {
+        let (session_url, token) = match session {
+            Some(s) => (s.url, s.token),
+            None => (None, None),
+        };
         let (mut res, fade_ms) = {
             let mut st = self.0.state.borrow_mut();
             (std::mem::take(&mut st.res), self.0.config.options.fade_out_ms)
@@ -49,9 +59,10 @@ impl Link {
         if let Some(mic) = res.mic.take() {
             step(&mut failed, "microphone", mic.stop());
         }
+        let mut clock = None;
         let fade_ms = match &res.playback {
             Some(p) if !page_exit && fade_ms > 0 => {
-                step(&mut failed, "playback fade", p.fade_out(fade_ms));
+                step(&mut failed, "playback fade", p.fade_out(fade_ms).map(|c| clock = c));
                 fade_ms
             }
             _ => 0,
@@ -75,14 +86,13 @@ impl Link {
         if res.meter.take().is_some() {
             step(&mut failed, "level meter", Ok(()));
         }
-        let token = res.token.take();
 
         if fade_ms == 0 {
             release(&mut res, &mut failed);
         }
         let nothing_left = fade_ms == 0 && session_url.is_none();
         if nothing_left {
-            self.report(failed);
+            self.report_teardown(failed);
             return;
         }
 
@@ -91,6 +101,16 @@ impl Link {
         let promise = wasm_bindgen_futures::future_to_promise(async move {
             if fade_ms > 0 {
                 TimeoutFuture::new(fade_ms).await;
+                // The ramp runs on the audio thread's clock, which lags the page's (output
+                // latency, render quantum): stop only once the context has rendered past it,
+                // else its last quantum still carries signal (a click). Bounded.
+                if let Some(clock) = &clock {
+                    let mut waited = 0;
+                    while !clock.passed() && waited < FADE_CLOCK_SLACK_MS {
+                        TimeoutFuture::new(FADE_CLOCK_POLL_MS).await;
+                        waited += FADE_CLOCK_POLL_MS;
+                    }
+                }
                 release(&mut res, &mut failed);
             }
             if let Some(url) = session_url {
@@ -100,14 +120,14 @@ impl Link {
                 }
             }
             if let Some(link) = Link::from_weak(&link) {
-                link.report(failed);
+                link.report_teardown(failed);
             }
             Ok(JsValue::UNDEFINED)
         });
         self.0.state.borrow_mut().closing = Some(promise);
     }
 
-    fn report(&self, failed: Vec<&'static str>) {
+    fn report_teardown(&self, failed: Vec<&'static str>) {
         if !failed.is_empty() {
             self.dispatch(Input::TeardownFailed { steps: failed });
         }

@@ -11,6 +11,8 @@ use crate::core::{ErrorCode, LinkError};
 /// removes the listeners and closes the channel.
 pub struct Channel {
     dc: RtcDataChannel,
+    /// The peer connection the channel belongs to (its `sctp.maxMessageSize`).
+    pc: RtcPeerConnection,
     listeners: Vec<EventListener>,
 }
 
@@ -24,7 +26,7 @@ impl Channel {
         if JsValue::from(&dc).is_undefined() {
             return Err(LinkError::new(ErrorCode::PeerConnection, "createDataChannel returned nothing"));
         }
-        Ok(Channel { dc, listeners: Vec::new() })
+        Ok(Channel { dc, pc: Clone::clone(pc), listeners: Vec::new() })
     }
 
     /// Listens to `event` (`open`, `message`, `close`, ...) for as long as this `Channel` lives.
@@ -53,13 +55,23 @@ impl Channel {
         self.dc.ready_state() == RtcDataChannelState::Open
     }
 
-    /// Sends a text message. Errors: `not-connected` when the channel is not open.
+    /// The largest message the peer accepts, bytes: `sctp.maxMessageSize` of the peer
+    /// connection (W3C WebRTC §6.1.1, from the remote SDP's `a=max-message-size`, RFC 8841).
+    /// `None` before the answer is applied (no SCTP transport yet) or when unbounded.
+    pub fn max_message_size(&self) -> Option<f64> {
+        let sctp = js_sys::Reflect::get(&self.pc, &"sctp".into()).ok().filter(|s| s.is_object())?;
+        let size = js_sys::Reflect::get(&sctp, &"maxMessageSize".into()).ok()?.as_f64()?;
+        (size.is_finite() && size > 0.0).then_some(size)
+    }
+
+    /// Sends a text message. Errors: `not-connected` when the channel is not open (the message
+    /// may wait for it), `send-failed` when `RTCDataChannel.send` threw (the message cannot go).
     pub fn send(&self, text: &str) -> Result<(), LinkError> {
         if !self.is_open() {
             return Err(LinkError::new(ErrorCode::NotConnected, "the data channel is not open: wait for status \"connected\""));
         }
         self.dc.send_with_str(text).map_err(|e| {
-            LinkError::new(ErrorCode::NotConnected, format!("the data channel refused the message: {}", js::error_message(&e)))
+            LinkError::new(ErrorCode::SendFailed, format!("the data channel refused a message: {}", js::error_message(&e)))
         })
     }
 

@@ -19,6 +19,29 @@ struct Graph {
     gain: GainNode,
 }
 
+/// A point on an `AudioContext`'s own clock: the end of a fade ramp.
+pub struct AudioClock {
+    ctx: AudioContext,
+    /// `currentTime` (seconds) at which the ramp has reached 0.
+    until: f64,
+}
+
+impl AudioClock {
+    /// `true` once the context has rendered past the ramp's end plus two render quanta (the
+    /// quantum that straddles the end, and one of silence), or when it is not running (a
+    /// suspended or closed context renders nothing more).
+    pub fn passed(&self) -> bool {
+        if self.ctx.state() != AudioContextState::Running {
+            return true;
+        }
+        let margin = 2.0 * RENDER_QUANTUM_FRAMES / self.ctx.sample_rate() as f64;
+        self.ctx.current_time() >= self.until + margin
+    }
+}
+
+/// Frames in one Web Audio render quantum (Web Audio API 1.0 §1.1: 128).
+const RENDER_QUANTUM_FRAMES: f64 = 128.0;
+
 /// The remote stream being played.
 pub struct Playback {
     el: HtmlAudioElement,
@@ -100,17 +123,22 @@ impl Playback {
 
     /// Starts the fade to silence over `fade_ms`: a linear gain ramp on the Web Audio graph
     /// (sample-accurate, on the audio thread), or, without one, an immediate mute of the element.
-    pub fn fade_out(&self, fade_ms: u32) -> Result<(), JsValue> {
+    /// Returns the clock to wait on: the context and the ramp's end on its clock
+    /// (`currentTime`, seconds), or `None` when there is no graph (the mute is immediate).
+    pub fn fade_out(&self, fade_ms: u32) -> Result<Option<AudioClock>, JsValue> {
         match &self.graph {
             Some(g) => {
                 let now = g.ctx.current_time();
+                let end = now + fade_ms as f64 / 1000.0;
                 let gain = g.gain.gain();
                 gain.cancel_scheduled_values(now)?;
                 gain.set_value_at_time(gain.value(), now)?;
-                gain.linear_ramp_to_value_at_time(0.0, now + fade_ms as f64 / 1000.0)?;
-                Ok(())
+                gain.linear_ramp_to_value_at_time(0.0, end)?;
+                // Held at 0 after the ramp, whatever else was scheduled.
+                gain.set_value_at_time(0.0, end)?;
+                Ok(Some(AudioClock { ctx: Clone::clone(&g.ctx), until: end }))
             }
-            None => js::try_set(self.el.as_ref(), "muted", &JsValue::TRUE),
+            None => js::try_set(self.el.as_ref(), "muted", &JsValue::TRUE).map(|_| None),
         }
     }
 

@@ -67,15 +67,23 @@ pub async fn post_offer(url: &str, token: Option<&str>, offer: &str, signal: &Ab
     if !resp.ok() {
         return Err(LinkError::http(status, &body));
     }
-    if !body.trim_start().starts_with("v=0") {
-        return Err(LinkError::new(
-            ErrorCode::SignalingAnswer,
-            format!("the WHIP endpoint answered HTTP {status} but the body is not an SDP answer (it must start with \"v=0\")"),
-        ));
-    }
     let hdrs = resp.headers();
     let get = |name: &str| hdrs.get(name).ok().flatten();
     let location = get("Location").and_then(|l| resolve(&l, &resp.url()).or(Some(l)));
+    if let Some(problem) = unusable_answer(&body) {
+        // The server made a session we cannot use: DELETE it (best effort, bounded) so it does
+        // not stay behind as an orphan until its grace period ends.
+        if let Some(url) = location {
+            let token = token.map(str::to_string);
+            wasm_bindgen_futures::spawn_local(async move {
+                let _ = delete_session(&url, token.as_deref(), false).await;
+            });
+        }
+        return Err(LinkError::new(
+            ErrorCode::SignalingAnswer,
+            ["the WHIP endpoint answered HTTP ", &status.to_string(), " but ", problem].concat(),
+        ));
+    }
     if location.is_none() {
         log::warn!("the WHIP answer has no Location header (is it exposed by CORS?): the session cannot be deleted");
     }
@@ -83,25 +91,50 @@ pub async fn post_offer(url: &str, token: Option<&str>, offer: &str, signal: &Ab
     Ok(Answer { sdp: body, session })
 }
 
+/// Why a 2xx body is no usable SDP answer, or `None` when it is one: it must be an SDP
+/// (`v=0` first) with a DTLS fingerprint (`a=fingerprint:`, RFC 8122; WebRTC refuses an answer
+/// without one).
+fn unusable_answer(body: &str) -> Option<&'static str> {
+    if !body.trim_start().starts_with("v=0") {
+        return Some("the body is not an SDP answer (it must start with \"v=0\")");
+    }
+    if !body.contains("a=fingerprint:") {
+        return Some("the SDP answer has no DTLS fingerprint (a=fingerprint)");
+    }
+    None
+}
+
 /// Why an ICE restart request failed.
 pub struct PatchError {
     /// The error, coded like the POST's.
     pub error: LinkError,
-    /// `true` when the server no longer knows the session (404 or 410): only a new session helps.
-    pub session_gone: bool,
+    /// `true` when the answer says this session cannot be restarted ([`restart_refused`]): only
+    /// a new session helps.
+    pub needs_fresh_session: bool,
+}
+
+/// `true` for an HTTP status that answers an ICE-restart `PATCH` with "this session cannot be
+/// restarted", so the link must `DELETE` it and make a fresh session (RFC 9725 §4.3.1: a server
+/// with trickle ICE but no ICE restart MUST answer `422`; servers without `PATCH` answer `405` or
+/// `501`; `404`/`410` the session is gone; `409`/`412` the session changed under us (`If-Match`);
+/// `400` the server could not use the fragment). Others (`5xx` but `501`, `401`, `403`, `429`)
+/// are failures of this attempt only.
+pub fn restart_refused(status: u16) -> bool {
+    matches!(status, 400 | 404 | 405 | 409 | 410 | 412 | 422 | 501)
 }
 
 /// Sends a WHIP ICE restart (RFC 9725 §4.3.1): `PATCH` of the session URL with
-/// `Content-Type: application/trickle-ice-sdpfrag` and `If-Match: *`, `fragment` built from an
+/// `Content-Type: application/trickle-ice-sdpfrag` and `If-Match: "*"` (the quoted form: Janus in
+/// strict mode wants it, LiveKit's ingress requires an `If-Match`), `fragment` built from an
 /// `iceRestart` offer. Returns the server's answer fragment (its new ICE credentials and
 /// candidates).
 pub async fn patch_ice_restart(session_url: &str, token: Option<&str>, fragment: &str) -> Result<String, PatchError> {
-    let plain = |code, message: String| PatchError { error: LinkError::new(code, message), session_gone: false };
+    let plain = |code, message: String| PatchError { error: LinkError::new(code, message), needs_fresh_session: false };
     let init = RequestInit::new();
     init.set_method("PATCH");
     init.set_body(&JsValue::from_str(fragment));
     let h = headers(token, Some("application/trickle-ice-sdpfrag"))
-        .and_then(|h| h.set("If-Match", "*").map(|_| h))
+        .and_then(|h| h.set("If-Match", "\"*\"").map(|_| h))
         .map_err(|e| plain(ErrorCode::SignalingNetwork, js::error_message(&e)))?;
     init.set_headers(&h);
     let resp = fetch(session_url, &init).await.map_err(|e| {
@@ -110,7 +143,7 @@ pub async fn patch_ice_restart(session_url: &str, token: Option<&str>, fragment:
     let status = resp.status();
     let body = text(&resp).await;
     if !resp.ok() {
-        return Err(PatchError { error: LinkError::http(status, &body), session_gone: status == 404 || status == 410 });
+        return Err(PatchError { error: LinkError::http(status, &body), needs_fresh_session: restart_refused(status) });
     }
     if !body.contains("a=ice-ufrag:") {
         return Err(plain(ErrorCode::SignalingAnswer, format!("the ICE restart answer (HTTP {status}) has no ICE credentials")));
