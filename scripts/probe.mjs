@@ -4,7 +4,7 @@
 // installed before voicelink runs. The probe file is an ES module for the wasm-bindgen tests; its
 // `export` keywords are dropped here to make a classic script. In the page it is
 // `globalThis.__voicelinkProbe`: `summary()` gives { captureTracks, liveCaptureTracks,
-// captureOrigins, peerConnections, openPeerConnections, audioContexts, liveAudioContexts,
+// captureOrigins ({ origin: count }), peerConnections, openPeerConnections, audioContexts, liveAudioContexts,
 // mediaElements, activeMediaElements }, `destination(i)` what reached context i's speakers.
 import { readFileSync } from "node:fs";
 

@@ -36,9 +36,12 @@ async fn connects_plays_the_echo_round_trips_a_message_and_hangs_up_cleanly() {
     assert_eq!(get_str(&before, "status").as_deref(), Some("idle"));
     assert!(js_sys::Object::is(&before, &l.get_snapshot()), "snapshot identity must hold without a change");
 
+    let captured = capture_track_count();
     JsFuture::from(l.connect()).await.expect("connect resolves");
     let snap = l.get_snapshot();
     assert_eq!(get_str(&snap, "status").as_deref(), Some("connected"));
+    // One capture track, however the browser was asked: no clone of the microphone.
+    assert_eq!(capture_track_count() - captured, 1, "one capture track per connection: {}", probe_summary());
     assert!(!js_sys::Object::is(&before, &snap), "a change gives a new snapshot");
     assert!(notified.get() >= 2, "subscribers hear connecting and connected");
     assert!(get(&snap, "connectMs").as_f64().unwrap_or(-1.0) > 0.0);
@@ -94,6 +97,7 @@ async fn expect_connect_error(l: &VoiceLink, code: &str) -> JsValue {
     let snap = l.get_snapshot();
     assert_eq!(get_str(&snap, "status").as_deref(), Some("failed"));
     assert_eq!(get_str(&snap, "error.code").as_deref(), Some(code));
+    assert_nothing_left(code, 1_500).await;
     err
 }
 

@@ -101,7 +101,10 @@ impl VoiceLink {
     /// connecting, interrupted or reconnecting it waits in the outbox (`outboxCapacity`, oldest
     /// dropped first) and goes out in order once the channel is open. Throws `not-connected`
     /// when idle, disconnected or failed, `invalid-argument` when the value cannot be
-    /// JSON-encoded.
+    /// JSON-encoded or its UTF-8 text is longer than the peer's `sctp.maxMessageSize` (bytes,
+    /// W3C webrtc-pc; nothing is queued then). A message the browser refuses afterwards
+    /// (`RTCDataChannel.send` throws) is dropped and reported on `on("error")` as `send-failed`;
+    /// the messages after it still go out.
     pub fn send(&self, #[wasm_bindgen(unchecked_param_type = "unknown")] message: JsValue) -> Result<(), JsValue> {
         let text = to_text(&message)?;
         self.link.send_text(&text).map_err(throw)
@@ -123,8 +126,8 @@ impl VoiceLink {
     /// Listens to link events. `"message"`: each data-channel message, parsed as JSON when it
     /// parses, else the string. `"control"`: each control-socket message as `{ type, data }`
     /// (`type` is the message's `type` string or `null`, `data` the parsed JSON). `"error"`:
-    /// non-fatal problems as `{ code, message }` (`control-invalid-json`, `control-closed`,
-    /// `control-timeout`, `control-failed`). Returns the function that removes the listener.
+    /// non-fatal problems as `{ code, message }` (`send-failed`, `control-invalid-json`,
+    /// `control-closed`, `control-timeout`, `control-failed`). Returns the function that removes the listener.
     /// Throws `invalid-argument` for an unknown event name.
     #[wasm_bindgen(unchecked_return_type = "() => void")]
     pub fn on(

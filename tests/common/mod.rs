@@ -198,6 +198,9 @@ extern "C" {
     /// Resolves `true` once the destination tap of context `index` records.
     #[wasm_bindgen(js_name = probe_tap_ready)]
     pub fn probe_tap_ready(index: i32) -> Promise;
+    /// Closes every recorded `AudioContext` still open: only for a test that broke `close()`.
+    #[wasm_bindgen(js_name = probe_close_contexts)]
+    pub fn probe_close_contexts();
     #[wasm_bindgen(js_name = probe_last_peer_connection)]
     fn last_peer_connection() -> JsValue;
 }

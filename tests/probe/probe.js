@@ -290,7 +290,7 @@ export function installProbe() {
   P.summary = () => ({
     captureTracks: P.captureTracks.length,
     liveCaptureTracks: P.liveCaptureTracks(),
-    captureOrigins: P.captureTracks.map((c) => c.origin),
+    captureOrigins: P.captureTracks.reduce((n, c) => ({ ...n, [c.origin]: (n[c.origin] || 0) + 1 }), {}),
     peerConnections: P.peerConnections.length,
     openPeerConnections: P.openPeerConnections(),
     audioContexts: P.audioContexts.length,
@@ -335,3 +335,7 @@ export function probe_destination(index) { return installProbe().destination(ind
 export function probe_tap_ready(index) { return installProbe().tapReady(index); }
 export function probe_last_peer_connection() { return installProbe().peerConnections.at(-1) || null; }
 export function probe_untracked(f) { return installProbe().untracked(f); }
+/** Closes every recorded context still open (for a test that broke `close()` on purpose). */
+export function probe_close_contexts() {
+  for (const { ctx } of installProbe().audioContexts) if (ctx.state !== "closed") ctx.close();
+}
