@@ -1,5 +1,8 @@
-// Types of the package entry (pkg/index.js): the wasm module is initialised on import.
+// Types of the package entry (pkg/index.js). In a browser the wasm module is initialised on
+// import; on a server nothing is instantiated and `new VoiceLink()` throws a VoiceLinkError with
+// code "unsupported" (the types are the same everywhere).
 // The option, snapshot and error-code types are generated from the Rust types (types.d.ts).
 export { VoiceLink } from "./voicelink.js";
 export type { VoiceLinkError } from "./voicelink.js";
 export type * from "./types.js";
+export { IDLE_SNAPSHOT } from "./idle.js";

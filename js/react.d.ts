@@ -5,7 +5,8 @@ import type { UseVoiceLinkConfig, VoiceLinkActions } from "./shared.js";
 export type { UseVoiceLinkConfig, VoiceLinkActions };
 
 export interface UseVoiceLinkResult extends VoiceLinkActions {
-  /** The link's snapshot; before the link exists, one constant idle snapshot. */
+  /** The link's snapshot; before the link exists (the first render, and on a server),
+   * `IDLE_SNAPSHOT`. */
   snapshot: VoiceLinkSnapshot;
   /** The VoiceLink, or null before the effect that creates it ran. */
   link: VoiceLink | null;

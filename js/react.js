@@ -7,9 +7,14 @@
 // and `autoConnect` are read once, when the link is created: remount with a `key` to change them.
 // connect/reconnect/resumeAudio reject, send throws, before the link exists (the first render);
 // after unmount the disposed link answers with `disposed`.
+//
+// Server rendering (Next.js): effects do not run on a server, so no link is made there; the
+// hook renders IDLE_SNAPSHOT (also useSyncExternalStore's getServerSnapshot), and the client's
+// first render — before its effect made the link — renders the same object: no hydration
+// mismatch.
 import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
-import { VoiceLink } from "./index.js";
-import { idleSnapshot, noop, retire, retired } from "./shared.js";
+import { IDLE_SNAPSHOT, VoiceLink } from "./index.js";
+import { noop, retire, retired } from "./shared.js";
 
 export function useVoiceLink(options, { autoConnect = false } = {}) {
   const [link, setLink] = useState(null);
@@ -33,7 +38,7 @@ export function useVoiceLink(options, { autoConnect = false } = {}) {
     () => (link ? [(f) => link.subscribe(f), () => link.getSnapshot()] : [subscribeNone, idle]),
     [link],
   );
-  const snapshot = useSyncExternalStore(subscribe, getSnapshot);
+  const snapshot = useSyncExternalStore(subscribe, getSnapshot, idle);
 
   const [actions] = useState(() => {
     const get = () => {
@@ -60,4 +65,4 @@ export function useVoiceLink(options, { autoConnect = false } = {}) {
 }
 
 const subscribeNone = () => noop;
-const idle = () => idleSnapshot();
+const idle = () => IDLE_SNAPSHOT;

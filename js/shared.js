@@ -1,18 +1,4 @@
 // Shared by the framework adapters (voicelink/react, voicelink/vue); not an entry of its own.
-import { VoiceLink } from "./index.js";
-
-let idle;
-
-/** The snapshot of a link that does not exist yet: a never-connected link's own getSnapshot()
- * (the constructor touches no browser API), made on first use, then the same object forever. */
-export function idleSnapshot() {
-  if (!idle) {
-    const probe = new VoiceLink({ url: "http://localhost/" });
-    idle = probe.getSnapshot();
-    probe.free();
-  }
-  return idle;
-}
 
 // Every link an adapter ended, still closing. A new link's connect() waits for them, so a
 // remount (React StrictMode, a `key` change, a v-if) never has two microphones or peer
