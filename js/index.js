@@ -9,28 +9,25 @@
 // code "unsupported", and IDLE_SNAPSHOT is what the React and Vue adapters render there. One
 // entry for both (instead of export conditions) because bundlers disagree on which condition
 // their server-side-rendering pass uses; `typeof window` does not depend on them.
-import init, { VoiceLink as BrowserVoiceLink } from "./voicelink.js";
+import init, { VoiceLink as BrowserVoiceLink, __registerErrorClass } from "./voicelink.js";
+import { VoiceLinkError } from "./errors.js";
 import { IDLE_SNAPSHOT, inBrowser } from "./idle.js";
 
-if (inBrowser) await init({ module_or_path: new URL("./voicelink_bg.wasm", import.meta.url) });
-
-/** What `new VoiceLink()` throws outside a browser. */
-function serverError() {
-  const e = new Error(
-    "voicelink runs in a browser: this is a server (server-side rendering or Node). Create the " +
-      "VoiceLink in the browser — in an effect (React useEffect), onMounted (Vue), or use " +
-      "voicelink/react and voicelink/vue, whose hooks render the idle snapshot on a server.",
-  );
-  e.name = "VoiceLinkError";
-  e.code = "unsupported";
-  return e;
+if (inBrowser) {
+  await init({ module_or_path: new URL("./voicelink_bg.wasm", import.meta.url) });
+  __registerErrorClass(VoiceLinkError);
 }
 
 class ServerVoiceLink {
   constructor() {
-    throw serverError();
+    throw new VoiceLinkError(
+      "unsupported",
+      "voicelink runs in a browser: this is a server (server-side rendering or Node). Create the " +
+        "VoiceLink in the browser — in an effect (React useEffect), onMounted (Vue), or use " +
+        "voicelink/react and voicelink/vue, whose hooks render the idle snapshot on a server.",
+    );
   }
 }
 
 export const VoiceLink = inBrowser ? BrowserVoiceLink : ServerVoiceLink;
-export { IDLE_SNAPSHOT };
+export { IDLE_SNAPSHOT, VoiceLinkError };

@@ -445,4 +445,4 @@ export type VoiceLinkControlState = "idle" | "connecting" | "open" | "confirmed"
  * A stable error code. Its string form (`as_str`) is the `code` property of the JS
  * `Error` the library throws or rejects with, and never changes between versions.
  */
-export type VoiceLinkErrorCode = "invalid-option" | "invalid-argument" | "unsupported" | "token-failed" | "mic-denied" | "mic-unavailable" | "peer-connection" | "signaling-network" | "signaling-http" | "signaling-answer" | "connect-timeout" | "ice-failed" | "aborted" | "not-connected" | "disposed" | "no-session" | "send-failed";
+export type VoiceLinkErrorCode = "invalid-option" | "invalid-argument" | "unsupported" | "token-failed" | "mic-denied" | "mic-unavailable" | "peer-connection" | "signaling-network" | "signaling-http" | "signaling-answer" | "connect-timeout" | "ice-failed" | "aborted" | "not-connected" | "disposed" | "no-session" | "send-failed" | "control-invalid-json" | "control-closed" | "control-timeout" | "control-failed";

@@ -10,17 +10,32 @@ use crate::driver::Link;
 use crate::platform::js::js_error;
 
 // The option, snapshot and error-code types are generated from the Rust types by ts-rs
-// (src/core/types.rs → js/types.d.ts, shipped as pkg/types.d.ts); only the Error shape is here.
+// (src/core/types.rs → js/types.d.ts, shipped as pkg/types.d.ts); the error class is
+// js/errors.js; the event map of `on()` is here (a method's generic signature, which
+// wasm-bindgen cannot emit, merged into the class by declaration merging).
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
 import type { VoiceLinkOptions, VoiceLinkSnapshot, VoiceLinkErrorCode } from "./types.js";
 export type * from "./types.js";
+export { VoiceLinkError } from "./errors.js";
 
-/** The Error voicelink throws and rejects with (`name` is `"VoiceLinkError"`). */
-export interface VoiceLinkError extends Error {
-  code: VoiceLinkErrorCode;
-  /** HTTP status of the WHIP response, for `signaling-http` only. */
-  status?: number;
+/** What each `link.on(event, listener)` event hands its listener. */
+export interface VoiceLinkEventMap {
+  /** A data-channel message: the parsed JSON when it parses, else the string. */
+  message: unknown;
+  /** A control-socket message: `type` is its string `type` (else `null`), `data` the parsed JSON. */
+  control: { type: string | null; data: unknown };
+  /** A non-fatal problem: `send-failed`, `control-invalid-json`, `control-closed`,
+   * `control-timeout`, `control-failed`. */
+  error: { code: VoiceLinkErrorCode; message: string };
+}
+
+export interface VoiceLink {
+  /**
+   * Listens to link events (see `VoiceLinkEventMap`); returns the function that removes the
+   * listener. Throws a `VoiceLinkError` `invalid-argument` for an unknown event name.
+   */
+  on<K extends keyof VoiceLinkEventMap>(event: K, listener: (event: VoiceLinkEventMap[K]) => void): () => void;
 }
 "#;
 
@@ -29,6 +44,14 @@ export interface VoiceLinkError extends Error {
 #[wasm_bindgen]
 pub struct VoiceLink {
     link: Link,
+}
+
+/// Internal, for the package entry (js/index.js): registers its `VoiceLinkError` class so that
+/// every error the library throws or rejects with is an instance of it
+/// (`e instanceof VoiceLinkError`).
+#[wasm_bindgen(js_name = __registerErrorClass, skip_typescript)]
+pub fn register_error_class(class: Function) {
+    crate::platform::js::set_error_class(class);
 }
 
 fn throw(e: LinkError) -> JsValue {
@@ -129,12 +152,8 @@ impl VoiceLink {
     /// non-fatal problems as `{ code, message }` (`send-failed`, `control-invalid-json`,
     /// `control-closed`, `control-timeout`, `control-failed`). Returns the function that removes the listener.
     /// Throws `invalid-argument` for an unknown event name.
-    #[wasm_bindgen(unchecked_return_type = "() => void")]
-    pub fn on(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "\"message\" | \"control\" | \"error\"")] event: &str,
-        #[wasm_bindgen(unchecked_param_type = "(event: any) => void")] listener: Function,
-    ) -> Result<Function, JsValue> {
+    #[wasm_bindgen(skip_typescript)]
+    pub fn on(&self, event: &str, listener: Function) -> Result<Function, JsValue> {
         self.link.on(event, listener).map_err(throw)
     }
 

@@ -11,6 +11,7 @@
 use ts_rs::TS;
 
 use super::backoff::{Backoff, Rng};
+use super::error::{ErrorCode, LinkError};
 use super::outbox::Outbox;
 
 /// Control channel settings (`control: { url, heartbeatMs, heartbeatTimeoutMs, reconnectBaseMs,
@@ -155,8 +156,8 @@ pub enum ControlEffect {
     CancelTimers,
     /// Hand the incoming message (the one the input carried) to the app (`on("control", …)`).
     Deliver,
-    /// Report a problem to the app (`on("error", …)`): `(code, message)`.
-    Report(&'static str, String),
+    /// Report a problem to the app (`on("error", …)`).
+    Report(LinkError),
     /// The snapshot's `control` changed.
     Notify,
 }
@@ -243,7 +244,7 @@ impl Control {
         }
         if self.attempts >= self.options.backoff.attempts {
             self.state = ControlState::Closed;
-            out.push(ControlEffect::Report("control-failed", format!("the control channel did not come back after {} attempts", self.attempts)));
+            out.push(ControlEffect::Report(LinkError::new(ErrorCode::ControlFailed, format!("the control channel did not come back after {} attempts", self.attempts))));
         } else {
             self.attempts += 1;
             self.state = ControlState::Reconnecting;
@@ -301,10 +302,10 @@ impl Control {
                 let kind = match message {
                     Incoming::Json { kind } => kind,
                     Incoming::NotJson => {
-                        return vec![ControlEffect::Report(
-                            "control-invalid-json",
-                            "a control message is not JSON; it was skipped".into(),
-                        )]
+                        return vec![ControlEffect::Report(LinkError::new(
+                            ErrorCode::ControlInvalidJson,
+                            "a control message is not JSON; it was skipped",
+                        ))]
                     }
                 };
                 let mut out = Vec::new();
@@ -323,7 +324,10 @@ impl Control {
                     self.state = ControlState::Closed;
                     return vec![ControlEffect::CancelTimers, ControlEffect::Notify];
                 }
-                let mut out = vec![ControlEffect::Report("control-closed", format!("the control channel closed abnormally (code {code}); reconnecting"))];
+                let mut out = vec![ControlEffect::Report(LinkError::new(
+                    ErrorCode::ControlClosed,
+                    format!("the control channel closed abnormally (code {code}); reconnecting"),
+                ))];
                 out.extend(self.down(now_ms, None));
                 out
             }
@@ -333,10 +337,10 @@ impl Control {
                 }
                 let silent = now_ms - self.last_rx_ms;
                 if silent >= self.options.heartbeat_timeout_ms as f64 {
-                    let mut out = vec![ControlEffect::Report(
-                        "control-timeout",
+                    let mut out = vec![ControlEffect::Report(LinkError::new(
+                        ErrorCode::ControlTimeout,
                         format!("no message on the control channel for {} ms; reconnecting", silent.round() as u64),
-                    )];
+                    ))];
                     out.extend(self.down(now_ms, Some(HEARTBEAT_TIMEOUT_CLOSURE)));
                     return out;
                 }
@@ -424,7 +428,7 @@ mod tests {
         }
         assert!(c.handle(20.0, ControlInput::Message { generation: 0, message: json(None) }).is_empty());
         let fx = c.handle(20.0, ControlInput::Message { generation: 1, message: Incoming::NotJson });
-        assert!(matches!(fx.as_slice(), [ControlEffect::Report("control-invalid-json", _)]), "{fx:?}");
+        assert!(matches!(fx.as_slice(), [ControlEffect::Report(e)] if e.code == ErrorCode::ControlInvalidJson), "{fx:?}");
         // Only the parsed `type` counts: a nested "type" is not the message's.
         let fx = c.handle(20.0, ControlInput::Message { generation: 1, message: json(Some("x")) });
         assert_eq!(fx, vec![ControlEffect::Deliver]);

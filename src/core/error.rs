@@ -47,6 +47,18 @@ pub enum ErrorCode {
     /// message that `send()` had accepted (`RTCDataChannel.send` threw); that message is dropped,
     /// the ones after it still go out.
     SendFailed,
+    /// `"control-invalid-json"` (an `on("error")` event): a control-socket message is not JSON;
+    /// it was skipped, the channel goes on.
+    ControlInvalidJson,
+    /// `"control-closed"` (an `on("error")` event): the control socket closed abnormally
+    /// (code ≠ 1000); it reconnects with backoff.
+    ControlClosed,
+    /// `"control-timeout"` (an `on("error")` event): nothing arrived on the control socket for
+    /// `heartbeatTimeoutMs`; it is closed (4000) and reconnects.
+    ControlTimeout,
+    /// `"control-failed"` (an `on("error")` event): the control socket did not come back within
+    /// its `reconnectAttempts`; it stays closed.
+    ControlFailed,
 }
 
 js_names!(ErrorCode {
@@ -67,6 +79,10 @@ js_names!(ErrorCode {
     Disposed => "disposed",
     NoSession => "no-session",
     SendFailed => "send-failed",
+    ControlInvalidJson => "control-invalid-json",
+    ControlClosed => "control-closed",
+    ControlTimeout => "control-timeout",
+    ControlFailed => "control-failed",
 });
 
 /// An error with a stable [`ErrorCode`], a message that says what to do, and for
@@ -235,6 +251,10 @@ mod tests {
             ErrorCode::Disposed,
             ErrorCode::NoSession,
             ErrorCode::SendFailed,
+            ErrorCode::ControlInvalidJson,
+            ErrorCode::ControlClosed,
+            ErrorCode::ControlTimeout,
+            ErrorCode::ControlFailed,
         ];
         let mut seen = std::collections::HashSet::new();
         for c in all {

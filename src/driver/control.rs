@@ -111,19 +111,12 @@ impl Link {
                 let _ = js_sys::Reflect::set(&event, &"data".into(), data);
                 self.emit(|i| &i.control_listeners, &event.into());
             }
-            ControlEffect::Report(code, message) => self.report_error(code, &message),
+            ControlEffect::Report(e) => self.report(&e),
             ControlEffect::Notify => {
                 self.0.state.borrow_mut().view_rev += 1;
                 self.notify();
             }
         }
-    }
-
-    pub(super) fn report_error(&self, code: &str, message: &str) {
-        let event = js_sys::Object::new();
-        let _ = js_sys::Reflect::set(&event, &"code".into(), &code.into());
-        let _ = js_sys::Reflect::set(&event, &"message".into(), &message.into());
-        self.emit(|i| &i.error_listeners, &event.into());
     }
 
     fn open_control_socket(&self, generation: u32) {

@@ -552,9 +552,13 @@ impl Link {
         }
     }
 
-    /// Reports a non-fatal problem to the `on("error")` listeners as `{ code, message }`.
+    /// Reports a non-fatal problem to the `on("error")` listeners as `{ code, message }`
+    /// (`code`: an [`ErrorCode`] string).
     pub(crate) fn report(&self, e: &LinkError) {
-        self.report_error(e.code.as_str(), &e.message);
+        let event = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&event, &"code".into(), &e.code.as_str().into());
+        let _ = js_sys::Reflect::set(&event, &"message".into(), &e.message.as_str().into());
+        self.emit(|i| &i.error_listeners, &event.into());
     }
 
     /// The snapshot as a frozen JS object — the same object until something changes.

@@ -12,9 +12,29 @@ use web_sys::EventTarget;
 
 use crate::core::LinkError;
 
+thread_local! {
+    /// The JS class errors are made of: the package entry's `VoiceLinkError` (js/errors.js),
+    /// registered once after the wasm is instantiated.
+    static ERROR_CLASS: std::cell::RefCell<Option<Function>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Registers the class [`js_error`] constructs, `new class(code, message, status)`.
+pub fn set_error_class(class: Function) {
+    ERROR_CLASS.with(|c| *c.borrow_mut() = Some(class));
+}
+
 /// The JS `Error` the library throws and rejects with: `name` `"VoiceLinkError"`, `message`,
-/// a stable `code` (see `ErrorCode`), and `status` (HTTP status, `signaling-http` only).
+/// a stable `code` (see `ErrorCode`), and `status` (HTTP status, `signaling-http` only). An
+/// instance of the package's `VoiceLinkError` class once it is registered (the package entry
+/// does that), else a plain `Error` of the same shape.
 pub fn js_error(e: &LinkError) -> JsValue {
+    let status = e.status.map_or(JsValue::UNDEFINED, JsValue::from);
+    if let Some(class) = ERROR_CLASS.with(|c| c.borrow().clone()) {
+        let args = js_sys::Array::of3(&e.code.as_str().into(), &e.message.as_str().into(), &status);
+        if let Ok(err) = Reflect::construct(&class, &args) {
+            return err;
+        }
+    }
     let err = js_sys::Error::new(&e.message);
     err.set_name("VoiceLinkError");
     let obj: &JsValue = err.as_ref();

@@ -60,7 +60,7 @@ test("plain Node: every entry imports; VoiceLink throws unsupported; IDLE_SNAPSH
   await import("voicelink/vue");
   assert.throws(
     () => new voicelink.VoiceLink({ url: "https://example.com/whip" }),
-    (e) => e instanceof Error && e.name === "VoiceLinkError" && e.code === "unsupported" && /browser/.test(e.message),
+    (e) => e instanceof voicelink.VoiceLinkError && e.name === "VoiceLinkError" && e.code === "unsupported" && /browser/.test(e.message),
   );
   // The same wasm the browser runs, instantiated from its bytes here only to compare.
   const wasm = await import(join(repoRoot, "pkg", "voicelink.js"));
@@ -71,6 +71,35 @@ test("plain Node: every entry imports; VoiceLink throws unsupported; IDLE_SNAPSH
   assert.deepStrictEqual(Object.keys(voicelink.IDLE_SNAPSHOT), Object.keys(real), "the same keys, in the same order");
   assert.deepStrictEqual({ ...voicelink.IDLE_SNAPSHOT }, { ...real }, "the same values");
   assert.ok(Object.isFrozen(voicelink.IDLE_SNAPSHOT) && Object.isFrozen(voicelink.IDLE_SNAPSHOT.quality));
+});
+
+test("in a browser, thrown and rejected errors are instances of the exported VoiceLinkError", async () => {
+  const context = await browser.newContext();
+  try {
+    const tab = await context.newPage();
+    await tab.goto(`${peerUrl}/`); // the demo page's origin serves /pkg/
+    const got = await tab.evaluate(async () => {
+      const { VoiceLink, VoiceLinkError } = await import("/pkg/index.js");
+      const seen = [];
+      try {
+        new VoiceLink({ url: "https://example.com/whip", nope: 1 });
+      } catch (e) {
+        seen.push([e instanceof VoiceLinkError, e.code]);
+      }
+      const link = new VoiceLink({ url: "http://127.0.0.1:9/whip" });
+      try {
+        link.on("nope", () => {});
+      } catch (e) {
+        seen.push([e instanceof VoiceLinkError, e.code]);
+      }
+      await link.connect().catch((e) => seen.push([e instanceof VoiceLinkError, e.code]));
+      link.dispose();
+      return seen;
+    });
+    assert.deepEqual(got, [[true, "invalid-option"], [true, "invalid-argument"], [true, "signaling-network"]]);
+  } finally {
+    await context.close();
+  }
 });
 
 test("React on a server: renderToString of useVoiceLink renders the idle snapshot", async () => {

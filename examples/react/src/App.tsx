@@ -1,13 +1,12 @@
 import { useState } from "react";
-import type { VoiceLinkSnapshot } from "voicelink";
+import { VoiceLinkError, type VoiceLinkSnapshot } from "voicelink";
 import { useVoiceLink } from "voicelink/react";
 
 const LIVE: VoiceLinkSnapshot["status"][] = ["connecting", "connected", "interrupted", "reconnecting"];
 
 function describe(e: unknown): string {
-  if (!(e instanceof Error)) return String(e);
-  const code = (e as { code?: string }).code;
-  return code ? `${code}: ${e.message}` : e.message;
+  if (e instanceof VoiceLinkError) return `${e.code}: ${e.message}`;
+  return e instanceof Error ? e.message : String(e);
 }
 
 export function App({ whip, autoConnect }: { whip: string; autoConnect: boolean }) {
