@@ -237,14 +237,7 @@ fn read_list(value: &JsValue, path: &str) -> Result<Option<Vec<JsValue>>, LinkEr
 /// Most items an options array may have (`iceServers`, `urls`, thresholds).
 const MAX_LIST: u32 = 64;
 
-/// Resolves a relative URL against the page (`/whip` → `https://host/whip`).
-fn absolute(url: String) -> String {
-    let base = web_sys::window().and_then(|w| w.location().href().ok());
-    match base.and_then(|b| web_sys::Url::new_with_base(&url, &b).ok()) {
-        Some(u) => u.href(),
-        None => url,
-    }
-}
+use crate::platform::page::absolute;
 
 /// Resolves a control URL against the page, mapping http(s) to ws(s) (`/control` →
 /// `ws://host/control`).

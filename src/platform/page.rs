@@ -41,3 +41,13 @@ impl PageLifecycle {
         Some(PageLifecycle { _listeners: vec![visibility, freeze, pagehide] })
     }
 }
+
+/// Resolves a relative URL against the page with the browser's URL parser (`/whip` →
+/// `https://host/whip`); unchanged when there is no page or it does not parse.
+pub fn absolute(url: String) -> String {
+    let base = web_sys::window().and_then(|w| w.location().href().ok());
+    match base.and_then(|b| web_sys::Url::new_with_base(&url, &b).ok()) {
+        Some(u) => u.href(),
+        None => url,
+    }
+}
