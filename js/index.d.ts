@@ -6,4 +6,5 @@ export { VoiceLink } from "./voicelink.js";
 export type { VoiceLinkEventMap } from "./voicelink.js";
 export { VoiceLinkError } from "./errors.js";
 export type * from "./types.js";
+export type { VoiceLinkSignaling, VoiceLinkSignalingRequest } from "./signaling.js";
 export { IDLE_SNAPSHOT } from "./idle.js";

@@ -1,6 +1,8 @@
 // Generated from the Rust types by ts-rs (src/core/types.rs). Do not edit: change the Rust
 // type, then run `VOICELINK_WRITE_TYPES=1 cargo test -p voicelink --lib types`.
 
+import type { VoiceLinkSignaling } from "./signaling.js";
+
 /**
  * Options of `new VoiceLink(options)`. Every field but `url` is optional; unknown keys and
  * out-of-range values are rejected with a `VoiceLinkError` of code `invalid-option` that
@@ -8,10 +10,22 @@
  */
 export type VoiceLinkOptions = { 
 /**
- * WHIP endpoint (RFC 9725) the SDP offer is POSTed to: an http(s) URL; relative URLs
- * resolve against the page.
+ * The endpoint the SDP offer is POSTed to: an http(s) URL; relative URLs resolve against
+ * the page. For WHIP (RFC 9725) the WHIP endpoint; for `"openai"` the Realtime calls URL
+ * (e.g. `https://api.openai.com/v1/realtime/calls`); for `"pipecat"` the SmallWebRTC offer
+ * URL (e.g. `/api/offer`). A custom `signaling` object gets it as `request.url`.
  */
 url: string, 
+/**
+ * How the offer reaches the server: `"whip"` (default, RFC 9725), `"openai"` (OpenAI
+ * Realtime over WebRTC; `token` is the ephemeral key your server minted), `"pipecat"`
+ * (Pipecat SmallWebRTC), or an object for anything else (see `VoiceLinkSignaling`).
+ */
+signaling?: "whip" | "openai" | "pipecat" | VoiceLinkSignaling, 
+/**
+ * Pipecat only: sent as the offer's `request_data` (any JSON value), e.g. which bot to run.
+ */
+requestData?: unknown, 
 /**
  * Bearer token: a string, or a function returning a string or a Promise of one (called on
  * every connect: ephemeral tokens).
@@ -32,7 +46,8 @@ audio?: VoiceLinkAudioOptions,
  */
 connectTimeoutMs?: number, 
 /**
- * Label of the data channel for app events (default `"events"`).
+ * Label of the data channel for app events (default `"events"`; `"oai-events"` with
+ * `signaling: "openai"`).
  */
 dataChannelLabel?: string, 
 /**
@@ -445,4 +460,4 @@ export type VoiceLinkControlState = "idle" | "connecting" | "open" | "confirmed"
  * A stable error code. Its string form (`as_str`) is the `code` property of the JS
  * `Error` the library throws or rejects with, and never changes between versions.
  */
-export type VoiceLinkErrorCode = "invalid-option" | "invalid-argument" | "unsupported" | "token-failed" | "mic-denied" | "mic-unavailable" | "peer-connection" | "signaling-network" | "signaling-http" | "signaling-answer" | "connect-timeout" | "ice-failed" | "aborted" | "not-connected" | "disposed" | "no-session" | "send-failed" | "control-invalid-json" | "control-closed" | "control-timeout" | "control-failed";
+export type VoiceLinkErrorCode = "invalid-option" | "invalid-argument" | "unsupported" | "token-failed" | "mic-denied" | "mic-unavailable" | "peer-connection" | "signaling-network" | "signaling-http" | "unauthorized" | "signaling-answer" | "connect-timeout" | "ice-failed" | "aborted" | "not-connected" | "disposed" | "no-session" | "send-failed" | "control-invalid-json" | "control-closed" | "control-timeout" | "control-failed";

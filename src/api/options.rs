@@ -10,7 +10,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::core::options::{RawAudio, RawControl, RawOptions, RawToken};
-use crate::core::{ErrorCode, IceServer, LinkError, Options};
+use crate::core::{ErrorCode, IceServer, LinkError, Options, Protocol, RawSignaling};
+use crate::platform::signaling::{custom::Custom, Signaling};
 use crate::driver::{Config, TokenSource};
 
 // Catching forms of the reflection the reader uses: an options object may be a Proxy whose
@@ -323,9 +324,32 @@ pub fn parse(value: &JsValue) -> Result<Config, LinkError> {
         f.fail("options.token must be a string or a function returning a string or a promise of one".into());
         (TokenSource::None, None)
     };
+    let signaling_value = f.raw("signaling");
+    let (mut custom, raw_signaling) = if signaling_value.is_undefined() || signaling_value.is_null() {
+        (None, None)
+    } else if let Some(name) = signaling_value.as_string() {
+        (None, Some(RawSignaling::Name(name)))
+    } else if signaling_value.is_object() {
+        match Custom::from_object(&signaling_value) {
+            Ok(c) => {
+                let raw = RawSignaling::Custom { restart: c.has_restart(), hangup: c.has_hangup() };
+                (Some(c), Some(raw))
+            }
+            Err(message) => {
+                f.fail(message);
+                (None, None)
+            }
+        }
+    } else {
+        f.fail("options.signaling must be \"whip\", \"openai\", \"pipecat\" or an object with an offer() function".into());
+        (None, None)
+    };
+    let request_data = f.raw("requestData");
     let ice_value = f.raw("iceServers");
     let raw = RawOptions {
         url: f.text("url").map(absolute),
+        signaling: raw_signaling,
+        request_data: (!request_data.is_undefined()).then_some(true),
         token: raw_token,
         ice_servers: read_ice_servers(&mut f, &ice_value),
         audio: f.object("audio", read_audio),
@@ -354,5 +378,14 @@ pub fn parse(value: &JsValue) -> Result<Config, LinkError> {
     };
     f.finish()?;
     let options = Options::validate(&raw)?;
-    Ok(Config { options, token, ice_servers: ice_value })
+    let signaling = match options.protocol {
+        Protocol::Whip => Signaling::Whip,
+        Protocol::OpenAi => Signaling::OpenAi,
+        Protocol::Pipecat => Signaling::Pipecat { request_data },
+        Protocol::Custom { .. } => match custom.take() {
+            Some(c) => Signaling::Custom(c),
+            None => return Err(invalid("options.signaling: the object could not be read".into())),
+        },
+    };
+    Ok(Config { options, token, ice_servers: ice_value, signaling: std::rc::Rc::new(signaling) })
 }

@@ -28,6 +28,9 @@ pub enum ErrorCode {
     SignalingNetwork,
     /// `"signaling-http"`: the WHIP endpoint answered with a non-2xx status (see `status`).
     SignalingHttp,
+    /// `"unauthorized"`: the endpoint answered `401` or `403` (see `status`): the token is
+    /// missing, wrong or expired (an ephemeral key lives about a minute).
+    Unauthorized,
     /// `"signaling-answer"`: the WHIP endpoint answered 2xx but the body is not a usable
     /// SDP answer.
     SignalingAnswer,
@@ -71,6 +74,7 @@ js_names!(ErrorCode {
     PeerConnection => "peer-connection",
     SignalingNetwork => "signaling-network",
     SignalingHttp => "signaling-http",
+    Unauthorized => "unauthorized",
     SignalingAnswer => "signaling-answer",
     ConnectTimeout => "connect-timeout",
     IceFailed => "ice-failed",
@@ -94,7 +98,7 @@ pub struct LinkError {
     pub code: ErrorCode,
     /// Human-readable message; never contains a token or an SDP.
     pub message: String,
-    /// HTTP status, for `signaling-http` only.
+    /// HTTP status, for `signaling-http` and `unauthorized` only.
     pub status: Option<u16>,
 }
 
@@ -104,7 +108,8 @@ impl LinkError {
         LinkError { code, message: message.into(), status: None }
     }
 
-    /// A `signaling-http` error for an HTTP status.
+    /// The error for an HTTP status that is not 2xx: `unauthorized` for 401/403, else
+    /// `signaling-http`; `status` kept; `detail` (the body) quoted as [`body_excerpt`] gives it.
     pub fn http(status: u16, detail: &str) -> Self {
         let hint = match status {
             401 | 403 => "check the token",
@@ -113,14 +118,15 @@ impl LinkError {
             s if s >= 500 => "the server failed; try again later",
             _ => "the server refused the offer",
         };
-        let mut message = format!("WHIP endpoint answered HTTP {status}: {hint}");
+        let mut message = format!("the endpoint answered HTTP {status}: {hint}");
         let excerpt = body_excerpt(detail);
         if !excerpt.is_empty() {
             message.push_str(" (");
             message.push_str(&excerpt);
             message.push(')');
         }
-        LinkError { code: ErrorCode::SignalingHttp, message, status: Some(status) }
+        let code = if status == 401 || status == 403 { ErrorCode::Unauthorized } else { ErrorCode::SignalingHttp };
+        LinkError { code, message, status: Some(status) }
     }
 
     /// The `aborted` error a pending `connect()` rejects with when the link is ended.
@@ -251,6 +257,7 @@ mod tests {
             ErrorCode::Disposed,
             ErrorCode::NoSession,
             ErrorCode::SendFailed,
+            ErrorCode::Unauthorized,
             ErrorCode::ControlInvalidJson,
             ErrorCode::ControlClosed,
             ErrorCode::ControlTimeout,

@@ -33,6 +33,6 @@ pub mod types;
 
 pub use error::{ErrorCode, LinkError};
 pub use machine::{ConnectPhase, ConnectTimings, Effect, EndReason, Input, Machine, PeerState, Status};
-pub use options::{AudioOptions, HiddenPolicy, IceServer, Options, ReconnectPolicy, VisibilityPolicy};
-pub use session::Session;
+pub use options::{AudioOptions, HiddenPolicy, IceServer, Options, Protocol, RawSignaling, ReconnectPolicy, VisibilityPolicy};
+pub use session::{session_id_from_url, Session};
 pub use snapshot::{ErrorInfo, Snapshot};

@@ -29,6 +29,47 @@ pub const DEFAULT_OUTAGE_TIMEOUT_MS: u32 = 1_500;
 pub const DEFAULT_STATS_INTERVAL_MS: u32 = 1_000;
 /// Default data channel label: `"events"`.
 pub const DEFAULT_DATA_CHANNEL_LABEL: &str = "events";
+/// Data channel label OpenAI's Realtime API listens on: `"oai-events"`.
+pub const OPENAI_DATA_CHANNEL_LABEL: &str = "oai-events";
+
+/// How the offer reaches the server, and what "reconnect" and "hang up" mean there (the
+/// `signaling` option).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// WHIP (RFC 9725): `POST` `application/sdp` → `201` + answer + `Location`; ICE restart by
+    /// `PATCH` (with a fresh-session fallback); hang-up by `DELETE`. The default.
+    Whip,
+    /// OpenAI Realtime over WebRTC: `POST` `application/sdp` with the ephemeral key as bearer
+    /// token → the answer; the call id is the last path segment of `Location`. No ICE restart
+    /// (reconnect = a new call), hang-up = close.
+    OpenAi,
+    /// Pipecat SmallWebRTC: `POST` JSON `{ sdp, type, pc_id, restart_pc, request_data }` →
+    /// `{ sdp, type, pc_id }`; reconnect = a new peer connection in the same server session
+    /// (`restart_pc: true`, offered before the old one closes); hang-up = close.
+    Pipecat,
+    /// The app's own: an object with `offer(request)`, optional `restart(request)` and
+    /// `hangup(request)`.
+    Custom {
+        /// The object has a `restart` function (else reconnect is a fresh `offer`).
+        restart: bool,
+        /// The object has a `hangup` function (else hang-up is only closing).
+        hangup: bool,
+    },
+}
+
+/// The `signaling` option as the core sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RawSignaling {
+    /// `"whip"`, `"openai"`, `"pipecat"` (or anything else: refused).
+    Name(String),
+    /// An object whose `offer` is a function; whether `restart` / `hangup` are.
+    Custom {
+        /// `restart` is a function.
+        restart: bool,
+        /// `hangup` is a function.
+        hangup: bool,
+    },
+}
 
 /// Microphone capture settings, passed to `getUserMedia` as audio constraints.
 /// Defaults follow the voice-agent practice: echo cancellation, noise suppression and
@@ -114,8 +155,10 @@ pub struct IceServer {
 /// Everything the link needs to know, validated.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Options {
-    /// The WHIP endpoint (absolute `http:` or `https:` URL) the SDP offer is POSTed to.
+    /// The endpoint (absolute `http:` or `https:` URL) the SDP offer is POSTed to.
     pub url: String,
+    /// The signaling protocol (`signaling`; default WHIP).
+    pub protocol: Protocol,
     /// ICE servers for the peer connection (default: none — host candidates only).
     pub ice_servers: Vec<IceServer>,
     /// Microphone constraints.
@@ -159,10 +202,20 @@ pub struct Options {
 #[derive(Clone, Debug, Default, PartialEq, TS)]
 #[ts(rename = "VoiceLinkOptions", rename_all = "camelCase")]
 pub struct RawOptions {
-    /// WHIP endpoint (RFC 9725) the SDP offer is POSTed to: an http(s) URL; relative URLs
-    /// resolve against the page.
+    /// The endpoint the SDP offer is POSTed to: an http(s) URL; relative URLs resolve against
+    /// the page. For WHIP (RFC 9725) the WHIP endpoint; for `"openai"` the Realtime calls URL
+    /// (e.g. `https://api.openai.com/v1/realtime/calls`); for `"pipecat"` the SmallWebRTC offer
+    /// URL (e.g. `/api/offer`). A custom `signaling` object gets it as `request.url`.
     #[ts(type = "string")]
     pub url: Option<String>,
+    /// How the offer reaches the server: `"whip"` (default, RFC 9725), `"openai"` (OpenAI
+    /// Realtime over WebRTC; `token` is the ephemeral key your server minted), `"pipecat"`
+    /// (Pipecat SmallWebRTC), or an object for anything else (see `VoiceLinkSignaling`).
+    #[ts(optional, type = "\"whip\" | \"openai\" | \"pipecat\" | VoiceLinkSignaling")]
+    pub signaling: Option<RawSignaling>,
+    /// Pipecat only: sent as the offer's `request_data` (any JSON value), e.g. which bot to run.
+    #[ts(optional, type = "unknown")]
+    pub request_data: Option<bool>,
     /// Bearer token: a string, or a function returning a string or a Promise of one (called on
     /// every connect: ephemeral tokens).
     #[ts(optional, type = "string | (() => string | Promise<string>)")]
@@ -178,7 +231,8 @@ pub struct RawOptions {
     /// 15000, 1..600000).
     #[ts(optional)]
     pub connect_timeout_ms: Option<f64>,
-    /// Label of the data channel for app events (default `"events"`).
+    /// Label of the data channel for app events (default `"events"`; `"oai-events"` with
+    /// `signaling: "openai"`).
     #[ts(optional)]
     pub data_channel_label: Option<String>,
     /// Milliseconds over which remote audio fades to silence on teardown, so hanging up makes
@@ -556,7 +610,26 @@ impl Options {
             resume_on_visible: raw.resume_on_visible.unwrap_or(false),
         };
 
+        let protocol = match &raw.signaling {
+            None => Protocol::Whip,
+            Some(RawSignaling::Name(n)) => match n.as_str() {
+                "whip" => Protocol::Whip,
+                "openai" => Protocol::OpenAi,
+                "pipecat" => Protocol::Pipecat,
+                other => {
+                    return Err(invalid(format!(
+                        "options.signaling must be \"whip\", \"openai\", \"pipecat\" or an object with an offer() function, got \"{}\"",
+                        clip(other)
+                    )))
+                }
+            },
+            Some(RawSignaling::Custom { restart, hangup }) => Protocol::Custom { restart: *restart, hangup: *hangup },
+        };
+        if raw.request_data.is_some() && protocol != Protocol::Pipecat {
+            return Err(invalid("options.requestData is for signaling: \"pipecat\" only".into()));
+        }
         let data_channel_label = match raw.data_channel_label.as_deref() {
+            None if protocol == Protocol::OpenAi => OPENAI_DATA_CHANNEL_LABEL,
             None => DEFAULT_DATA_CHANNEL_LABEL,
             Some(l) if !l.is_empty() && l.len() <= 65_535 => l,
             Some(_) => return Err(invalid("options.dataChannelLabel must be a non-empty string".into())),
@@ -603,6 +676,7 @@ impl Options {
         };
         Ok(Options {
             url: url.to_string(),
+            protocol,
             ice_servers: ice_servers.clone(),
             audio,
             connect_timeout_ms,

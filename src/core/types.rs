@@ -29,7 +29,8 @@ pub fn declarations() -> String {
     let cfg = Config::new();
     let mut out = String::from(
         "// Generated from the Rust types by ts-rs (src/core/types.rs). Do not edit: change the Rust\n\
-         // type, then run `VOICELINK_WRITE_TYPES=1 cargo test -p voicelink --lib types`.\n\n",
+         // type, then run `VOICELINK_WRITE_TYPES=1 cargo test -p voicelink --lib types`.\n\n\
+         import type { VoiceLinkSignaling } from \"./signaling.js\";\n\n",
     );
     declare::<RawOptions>(&cfg, &mut out);
     declare::<RawAudio>(&cfg, &mut out);

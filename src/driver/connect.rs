@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use gloo_timers::callback::Interval;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{AbortController, Event, MessageEvent, RtcPeerConnection};
+use web_sys::{Event, MessageEvent, RtcPeerConnection};
 
 use super::{Link, TokenSource, LOW_WATER_BYTES, METER_INTERVAL_MS};
 use crate::platform::audio::AudioGraph;
@@ -18,7 +18,7 @@ use crate::platform::channel::Channel;
 use crate::platform::mic::Microphone;
 use crate::platform::peer::{self, Peer};
 use crate::platform::playback::Playback;
-use crate::platform::{clock, js, signaling, stats};
+use crate::platform::{clock, js, stats};
 
 impl Link {
     pub(super) async fn run_connect(&self, attempt: u32) {
@@ -85,17 +85,16 @@ impl Link {
             st.res.channel = Some(channel);
             st.res.sampler = Some(sampler);
         }
-        let offer = peer::create_offer(&pc, false).await?;
+        let offer = peer::create_offer(&pc, false, config.signaling.waits_for_candidates()).await?;
         if !self.is_current(attempt) {
             return Ok(());
         }
 
         self.phase(attempt, ConnectPhase::Signaling);
-        let abort = AbortController::new()
-            .map_err(|e| LinkError::new(ErrorCode::Unsupported, format!("AbortController: {}", js::error_message(&e))))?;
+        let abort = js::abort_controller()?;
         let signal = abort.signal();
         self.0.state.borrow_mut().res.signaling_abort = Some(abort);
-        let answer = signaling::post_offer(&config.options.url, token.as_deref(), &offer, &signal).await;
+        let answer = config.signaling.offer(&config.options.url, token.as_deref(), &offer, &signal).await;
         if self.is_current(attempt) {
             self.0.state.borrow_mut().res.signaling_abort = None;
         }
@@ -111,6 +110,11 @@ impl Link {
         if !self.is_current(attempt) {
             return Ok(());
         }
+        if !answer.ice_servers.is_empty() {
+            // RFC 9725 §4.6: the server's ICE servers (e.g. TURN) join the app's, before ICE
+            // connectivity checks start (they start with the answer).
+            peer::add_ice_servers(&pc, &config.ice_servers, &answer.ice_servers);
+        }
         peer::apply_answer(&pc, &answer.sdp).await?;
         self.phase(attempt, ConnectPhase::Ice);
         Ok(())
@@ -119,7 +123,7 @@ impl Link {
     /// Reads `getStats()` every `outageTimeoutMs / 4` (at most 250 ms): the transport's bytes
     /// received feed the machine (the link's own outage signal), and every `statsIntervalMs`
     /// the quality grader. One `getStats()` at a time.
-    fn start_sampler(&self, attempt: u32, pc: RtcPeerConnection) -> Interval {
+    pub(super) fn start_sampler(&self, attempt: u32, pc: RtcPeerConnection) -> Interval {
         let period = (self.0.config.options.outage_timeout_ms / 4).max(50).min(250);
         let weak = self.weak();
         let busy = Rc::new(Cell::new(false));
@@ -144,7 +148,7 @@ impl Link {
 
     /// Attaches the peer connection listeners; each is owned by the `Peer` and removed when it
     /// is closed or dropped.
-    fn wire_peer(&self, peer: &mut Peer, attempt: u32) {
+    pub(super) fn wire_peer(&self, peer: &mut Peer, attempt: u32) {
         let pc = peer.connection().clone();
         peer.on("connectionstatechange", self.listener(move |link, _| {
             link.dispatch(Input::PeerState { attempt, state: peer::map_state(pc.connection_state()) });

@@ -75,6 +75,9 @@ pub struct Config {
     pub token: TokenSource,
     /// The app's `iceServers` array as given (validated), or `undefined`.
     pub ice_servers: JsValue,
+    /// How offers reach the server, and what reconnect and hang-up mean there (shared with
+    /// the hang-ups still in flight).
+    pub signaling: Rc<crate::platform::signaling::Signaling>,
 }
 
 /// Browser resources of the current connection. Teardown takes them out and releases them in
@@ -143,6 +146,11 @@ struct State {
     grader: Grader,
     /// The previous quality report (loss is a delta) and when it was taken (ms).
     prev_stats: Option<(f64, RawStats)>,
+    /// Bytes received by the earlier peer connections of this connection generation (Pipecat's
+    /// reconnect replaces the peer connection; the machine sees one growing count), and the
+    /// last count reported.
+    rx_base: f64,
+    rx_last: f64,
     mic_level: Level,
     remote_level: Level,
     /// The optional control WebSocket.
@@ -195,6 +203,8 @@ impl Link {
                 view_rev: 0,
                 grader,
                 prev_stats: None,
+                rx_base: 0.0,
+                rx_last: 0.0,
                 mic_level: level.clone(),
                 remote_level: level,
                 control,
@@ -236,6 +246,8 @@ impl Link {
                     let mut st = self.0.state.borrow_mut();
                     st.grader.reset();
                     st.prev_stats = None;
+                    st.rx_base = 0.0;
+                    st.rx_last = 0.0;
                     st.mic_level.reset();
                     st.remote_level.reset();
                 }
@@ -290,11 +302,8 @@ impl Link {
                 drop(timer);
             }
             Effect::DeleteOrphan(session) => {
-                if let Some(url) = session.url {
-                    wasm_bindgen_futures::spawn_local(async move {
-                        let _ = crate::platform::signaling::delete_session(&url, session.token.as_deref(), false).await;
-                    });
-                }
+                let (signaling, url) = (Rc::clone(&self.0.config.signaling), self.0.config.options.url.clone());
+                wasm_bindgen_futures::spawn_local(async move { signaling.hangup(&url, &session, false).await });
             }
             Effect::SettleConnect(result) => {
                 let pending = self.0.state.borrow_mut().pending.take();
@@ -639,7 +648,12 @@ impl Link {
     /// the machine (outage signal), and every `statsIntervalMs` a quality sample to the grader.
     /// Subscribers hear about quality only when what the snapshot shows of it changes.
     pub(crate) fn on_stats(&self, attempt: u32, now: f64, bytes: Option<f64>, raw: RawStats) {
-        if let Some(bytes_received) = bytes {
+        if let Some(bytes) = bytes {
+            let bytes_received = {
+                let mut st = self.0.state.borrow_mut();
+                st.rx_last = st.rx_base + bytes;
+                st.rx_last
+            };
             self.dispatch(Input::TransportSample { attempt, bytes_received });
         }
         let changed = {

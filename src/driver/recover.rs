@@ -1,12 +1,22 @@
-//! The ICE restart of a live WHIP session (RFC 9725 §4.3.1): a new offer with fresh ICE
-//! credentials, its fragment `PATCH`ed to the session URL, the server's fragment applied to
-//! the previous remote description. The DTLS and SCTP associations — and so the data channel
-//! and anything queued in it — survive; only the ICE transport is renegotiated.
+//! Bringing a session back after an outage, as the protocol does it:
+//! - WHIP (RFC 9725 §4.3.1): an ICE restart of the same peer connection — a new offer with
+//!   fresh ICE credentials, its fragment `PATCH`ed to the session URL, the server's fragment
+//!   applied to the previous remote description. The DTLS and SCTP associations — and so the
+//!   data channel and anything queued in it — survive; only the ICE transport is renegotiated.
+//! - the app's `signaling.restart(request)`: the same with a full ICE-restart offer and answer;
+//! - Pipecat: a new peer connection and data channel in the same server session (`restart_pc`
+//!   with the current `pc_id`), the old one closed only after the new one is answered;
+//! - OpenAI, or an app object without `restart`: no restart — the machine makes a fresh session.
 
 use super::Link;
 use crate::core::{sdp, ErrorCode, Input, LinkError, Session};
 use crate::platform::channel::Channel;
-use crate::platform::{clock, peer, signaling, stats};
+use crate::platform::peer::Peer;
+use crate::platform::signaling::{pipecat, whip, Recovery, Signaling};
+use crate::platform::{clock, peer, stats};
+
+/// A recovery step's failure: the error, and whether only a fresh session can help.
+type Failure = (LinkError, bool);
 
 impl Link {
     pub(super) async fn run_ice_restart(&self, attempt: u32, seq: u32, session: Session) {
@@ -38,7 +48,100 @@ impl Link {
         }
     }
 
-    async fn ice_restart_steps(&self, attempt: u32, session: &Session) -> Result<(), (LinkError, bool)> {
+    async fn ice_restart_steps(&self, attempt: u32, session: &Session) -> Result<(), Failure> {
+        match self.0.config.signaling.recovery() {
+            Recovery::IcePatch => self.whip_ice_restart(attempt, session).await,
+            Recovery::CustomRestart => self.custom_ice_restart(attempt, session).await,
+            Recovery::NewPeerSameSession => self.new_peer_same_session(attempt, session).await,
+            Recovery::FreshSession => Err((
+                LinkError::new(ErrorCode::SignalingAnswer, "this signaling has no ICE restart: a new session is made"),
+                true,
+            )),
+        }
+    }
+
+    /// The app's `restart(request)` with a full ICE-restart offer; its answer replaces the
+    /// remote description.
+    async fn custom_ice_restart(&self, attempt: u32, session: &Session) -> Result<(), Failure> {
+        let Signaling::Custom(custom) = &*self.0.config.signaling else { return Ok(()) };
+        let pc = self.0.state.borrow().res.peer.as_ref().map(|p| p.connection().clone());
+        let pc = pc.ok_or_else(|| (LinkError::new(ErrorCode::PeerConnection, "no peer connection to restart"), true))?;
+        let offer = peer::create_offer(&pc, true, true).await.map_err(|e| (e, false))?;
+        if !self.is_current(attempt) {
+            return Ok(());
+        }
+        let signal = self.signaling_signal().map_err(|e| (e, false))?;
+        let answer = custom.restart(&self.0.config.options.url, &offer, session, &signal).await.map_err(|e| (e, false))?;
+        if !self.is_current(attempt) {
+            return Ok(());
+        }
+        peer::apply_answer(&pc, &answer).await.map_err(|e| (e, false))
+    }
+
+    /// Pipecat's reconnect: a new peer connection (the same microphone track) and data channel,
+    /// offered with the current `pc_id` and `restart_pc: true`; once its answer is applied it
+    /// takes the old one's place, and only then is the old one closed (closing it first makes
+    /// the server forget the `pc_id`). The session id becomes the new `pc_id`.
+    async fn new_peer_same_session(&self, attempt: u32, session: &Session) -> Result<(), Failure> {
+        let Signaling::Pipecat { request_data } = &*self.0.config.signaling else { return Ok(()) };
+        let config = &self.0.config;
+        let plain = |e| (e, false);
+        let mic = self.0.state.borrow().res.mic.as_ref().map(|m| (m.audio_track(), Clone::clone(m.stream())));
+        let Some((Some(track), stream)) = mic else {
+            return Err((LinkError::new(ErrorCode::MicUnavailable, "no microphone track to send on a new peer connection"), true));
+        };
+        let mut peer = Peer::new(&config.ice_servers).map_err(plain)?;
+        peer.add_track(&track, &stream);
+        let mut channel = Channel::create(peer.connection(), &config.options.data_channel_label).map_err(plain)?;
+        self.wire_peer(&mut peer, attempt);
+        self.wire_channel(&mut channel, attempt);
+        let pc = peer.connection().clone();
+        let offer = peer::create_offer(&pc, false, true).await.map_err(plain)?;
+        if !self.is_current(attempt) {
+            return Ok(()); // `peer` and `channel` close on drop
+        }
+        let signal = self.signaling_signal().map_err(plain)?;
+        let token = session.token.as_deref();
+        let answer = pipecat::post_offer(&config.options.url, token, &offer, session.id.as_deref(), request_data, &signal)
+            .await
+            .map_err(plain)?;
+        if !self.is_current(attempt) {
+            return Ok(());
+        }
+        peer::apply_answer(&pc, &answer.sdp).await.map_err(plain)?;
+        if !self.is_current(attempt) {
+            return Ok(());
+        }
+        let sampler = self.start_sampler(attempt, pc);
+        let old = {
+            let mut st = self.0.state.borrow_mut();
+            st.rx_base = st.rx_last; // the new transport counts bytes from 0
+            (st.res.peer.replace(peer), st.res.channel.replace(channel), st.res.sampler.replace(sampler))
+        };
+        // Now, and not before: the old peer connection and its channel go.
+        let (old_peer, old_channel, old_sampler) = old;
+        if let Some(mut c) = old_channel {
+            let _ = c.close();
+        }
+        if let Some(mut p) = old_peer {
+            let _ = p.close();
+        }
+        drop(old_sampler);
+        self.dispatch(Input::SessionCreated { attempt, session: answer.session });
+        Ok(())
+    }
+
+    /// An `AbortSignal` for a signaling request of the current attempt: teardown aborts it.
+    fn signaling_signal(&self) -> Result<web_sys::AbortSignal, LinkError> {
+        let abort = crate::platform::js::abort_controller()?;
+        let signal = abort.signal();
+        let old = self.0.state.borrow_mut().res.signaling_abort.replace(abort);
+        drop(old);
+        Ok(signal)
+    }
+
+    /// WHIP's ICE restart: `PATCH` of a trickle-ICE fragment with the new credentials.
+    async fn whip_ice_restart(&self, attempt: u32, session: &Session) -> Result<(), Failure> {
         let fail = |code, message: &str| (LinkError::new(code, message), false);
         let pc = self.0.state.borrow().res.peer.as_ref().map(|p| p.connection().clone());
         let token = session.token.clone();
@@ -46,13 +149,13 @@ impl Link {
         let pc = pc.ok_or_else(|| (LinkError::new(ErrorCode::PeerConnection, "no peer connection to restart"), true))?;
         let url = session.url.as_deref().ok_or_else(|| (LinkError::new(ErrorCode::SignalingAnswer, "no session URL"), true))?;
 
-        let offer = peer::create_offer(&pc, true).await.map_err(|e| (e, false))?;
+        let offer = peer::create_offer(&pc, true, true).await.map_err(|e| (e, false))?;
         let fragment = sdp::restart_fragment(&offer)
             .ok_or_else(|| fail(ErrorCode::PeerConnection, "the ICE restart offer has no ICE credentials"))?;
         if !self.is_current(attempt) {
             return Ok(());
         }
-        let answer = signaling::patch_ice_restart(url, token.as_deref(), &fragment)
+        let answer = whip::patch_ice_restart(url, token.as_deref(), &fragment)
             .await
             .map_err(|e| (e.error, e.needs_fresh_session))?;
         if !self.is_current(attempt) {

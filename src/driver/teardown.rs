@@ -9,19 +9,22 @@
 //! 2. after the fade: stop playback (pause, stop remote tracks, clear `srcObject`, disconnect
 //!    the nodes), close the `AudioContext` (with the meters' analysers), close the data
 //!    channel, close the peer connection;
-//! 3. send the WHIP `DELETE` (with `keepalive` when the page is going away).
+//! 3. hang up as the protocol says: WHIP `DELETE` (with `keepalive` when the page is going
+//!    away), the app's `hangup`, or nothing more (OpenAI, Pipecat: closing is the hang-up).
 //!
 //! On `pagehide`/`freeze` there is no fade: the page may never run a timer again, so all of it
 //! happens synchronously. Each step is isolated — one that throws is logged and reported in
 //! the snapshot's `teardownErrors`, the rest still run. Resources are taken out of the state,
 //! so a second teardown finds nothing: teardown is idempotent.
 
+use std::rc::Rc;
+
 use gloo_timers::future::TimeoutFuture;
 use wasm_bindgen::JsValue;
 
 use super::{Link, Resources};
 use crate::core::{Input, Session};
-use crate::platform::{js, signaling};
+use crate::platform::js;
 
 /// After `fadeOutMs` on the page's clock, the longest the teardown waits for the audio clock to
 /// pass the end of the fade ramp, ms.
@@ -42,13 +45,9 @@ fn step(failed: &mut Vec<&'static str>, name: &'static str, result: Result<(), J
 }
 
 impl Link {
-    /// Releases every resource of the current connection; `session`: the WHIP session to
-    /// `DELETE` afterwards (with the token it was created with).
+    /// Releases every resource of the current connection; `session`: the session to hang up
+    /// afterwards as the protocol says (WHIP: `DELETE` with the token it was created with).
     pub(super) fn teardown(&self, session: Option<Session>, page_exit: bool) {
-        let (session_url, token) = match session {
-            Some(s) => (s.url, s.token),
-            None => (None, None),
-        };
         let (mut res, fade_ms) = {
             let mut st = self.0.state.borrow_mut();
             (std::mem::take(&mut st.res), self.0.config.options.fade_out_ms)
@@ -90,14 +89,16 @@ impl Link {
         if fade_ms == 0 {
             release(&mut res, &mut failed);
         }
-        let nothing_left = fade_ms == 0 && session_url.is_none();
+        let nothing_left = fade_ms == 0 && session.is_none();
         if nothing_left {
             self.report_teardown(failed);
             return;
         }
 
-        // 2 and 3, after the fade.
+        // 2 and 3, after the fade. The signaling handle is owned by the future: a page exit's
+        // hang-up goes out even when the link itself is gone by then.
         let link = self.weak();
+        let (signaling, url) = (Rc::clone(&self.0.config.signaling), self.0.config.options.url.clone());
         let promise = wasm_bindgen_futures::future_to_promise(async move {
             if fade_ms > 0 {
                 TimeoutFuture::new(fade_ms).await;
@@ -113,11 +114,8 @@ impl Link {
                 }
                 release(&mut res, &mut failed);
             }
-            if let Some(url) = session_url {
-                match signaling::delete_session(&url, token.as_deref(), page_exit).await {
-                    Ok(status) => log::debug!("teardown: WHIP DELETE answered {status}"),
-                    Err(e) => log::warn!("teardown: WHIP DELETE failed: {}", js::error_message(&e)),
-                }
+            if let Some(session) = session {
+                signaling.hangup(&url, &session, page_exit).await;
             }
             if let Some(link) = Link::from_weak(&link) {
                 link.report_teardown(failed);

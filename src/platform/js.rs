@@ -109,3 +109,10 @@ pub async fn settle(v: JsValue) -> Result<JsValue, JsValue> {
         Ok(v)
     }
 }
+
+/// A new `AbortController`. Errors: `unsupported` (a browser without it).
+pub fn abort_controller() -> Result<web_sys::AbortController, LinkError> {
+    web_sys::AbortController::new().map_err(|e| {
+        LinkError::new(crate::core::ErrorCode::Unsupported, ["AbortController: ", &error_message(&e)].concat())
+    })
+}

@@ -113,9 +113,9 @@ pub fn remote_sdp(pc: &RtcPeerConnection) -> Option<String> {
 }
 
 /// Creates the offer (with new ICE credentials when `ice_restart`), sets it as local
-/// description, waits (bounded by [`ICE_GATHERING_TIMEOUT_MS`]) for ICE gathering, and returns
-/// the local SDP with its candidates. Errors: `peer-connection`.
-pub async fn create_offer(pc: &RtcPeerConnection, ice_restart: bool) -> Result<String, LinkError> {
+/// description, waits (when `wait_for_candidates`; bounded by [`ICE_GATHERING_TIMEOUT_MS`]) for
+/// ICE gathering, and returns the local SDP with the candidates it has. Errors: `peer-connection`.
+pub async fn create_offer(pc: &RtcPeerConnection, ice_restart: bool, wait_for_candidates: bool) -> Result<String, LinkError> {
     let options = RtcOfferOptions::new();
     options.set_ice_restart(ice_restart);
     let offer = JsFuture::from(pc.create_offer_with_rtc_offer_options(&options))
@@ -125,18 +125,40 @@ pub async fn create_offer(pc: &RtcPeerConnection, ice_restart: bool) -> Result<S
     let init = RtcSessionDescriptionInit::new(RtcSdpType::Offer);
     init.set_sdp(&sdp);
     JsFuture::from(pc.set_local_description(&init)).await.map_err(|e| pc_error("setLocalDescription", &e))?;
-    let watched = pc.clone();
-    js::until_event(pc.as_ref(), "icegatheringstatechange", ICE_GATHERING_TIMEOUT_MS, move || {
-        watched.ice_gathering_state() == RtcIceGatheringState::Complete
-    })
-    .await;
+    if wait_for_candidates {
+        let watched = pc.clone();
+        js::until_event(pc.as_ref(), "icegatheringstatechange", ICE_GATHERING_TIMEOUT_MS, move || {
+            watched.ice_gathering_state() == RtcIceGatheringState::Complete
+        })
+        .await;
+    }
     pc.local_description()
         .map(|d| d.sdp())
         .filter(|s| !s.is_empty())
         .ok_or_else(|| LinkError::new(ErrorCode::PeerConnection, "the peer connection has no local description"))
 }
 
-/// Applies the WHIP answer. Errors: `signaling-answer` when the browser rejects it.
+/// Adds the ICE servers a server advertised to the app's (`setConfiguration`, W3C webrtc-pc
+/// §4.4.1.6: the other fields are kept); a browser refusal is logged, the call goes on with the
+/// app's servers.
+pub fn add_ice_servers(pc: &RtcPeerConnection, app: &JsValue, server: &[JsValue]) {
+    let all = js_sys::Array::new();
+    if js_sys::Array::is_array(app) {
+        for s in js_sys::Array::from(app).iter() {
+            all.push(&s);
+        }
+    }
+    for s in server {
+        all.push(s);
+    }
+    let config = pc.get_configuration();
+    config.set_ice_servers(&all);
+    if let Err(e) = pc.set_configuration_with_configuration(&config) {
+        log::warn!("the server's ICE servers could not be used: {}", js::error_message(&e));
+    }
+}
+
+/// Applies the answer. Errors: `signaling-answer` when the browser rejects it.
 pub async fn apply_answer(pc: &RtcPeerConnection, sdp: &str) -> Result<(), LinkError> {
     let init = RtcSessionDescriptionInit::new(RtcSdpType::Answer);
     init.set_sdp(sdp);

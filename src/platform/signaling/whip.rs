@@ -1,44 +1,13 @@
-//! WHIP signaling over `fetch` (RFC 9725): `POST` the offer, read the answer and the session
-//! URL; `DELETE` the session.
+//! WHIP (RFC 9725) over `fetch`: `POST` the offer, read the answer, the session URL and the
+//! ICE servers the server advertises (`Link`, §4.6); ICE restart by `PATCH` (§4.3.1); `DELETE`
+//! the session.
 
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortSignal, Headers, RequestInit, Response};
+use wasm_bindgen::JsValue;
+use web_sys::{AbortSignal, RequestInit};
 
-use super::js;
+use super::{answer_error, fetch, headers, post, resolve, text, unusable_answer, Answer};
 use crate::core::{ErrorCode, LinkError, Session};
-
-/// The server's answer to the offer.
-pub struct Answer {
-    /// SDP answer.
-    pub sdp: String,
-    /// The session the server created (`Location`, `ETag`, `X-Session-ID`).
-    pub session: Session,
-}
-
-fn headers(token: Option<&str>, content_type: Option<&str>) -> Result<Headers, JsValue> {
-    let h = Headers::new()?;
-    if let Some(ct) = content_type {
-        h.set("Content-Type", ct)?;
-    }
-    if let Some(t) = token {
-        h.set("Authorization", &format!("Bearer {t}"))?;
-    }
-    Ok(h)
-}
-
-async fn fetch(url: &str, init: &RequestInit) -> Result<Response, JsValue> {
-    let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
-    let resp = JsFuture::from(window.fetch_with_str_and_init(url, init)).await?;
-    resp.dyn_into::<Response>()
-}
-
-async fn text(resp: &Response) -> String {
-    match resp.text() {
-        Ok(p) => JsFuture::from(p).await.ok().and_then(|v| v.as_string()).unwrap_or_default(),
-        Err(_) => String::new(),
-    }
-}
+use crate::platform::js;
 
 /// `POST`s the offer to the WHIP endpoint `url` with `Content-Type: application/sdp` and the
 /// bearer token, and returns the answer. `signal` aborts the request.
@@ -46,22 +15,7 @@ async fn text(resp: &Response) -> String {
 /// Errors: `signaling-network` (no HTTP response), `signaling-http` (non-2xx, with the
 /// status), `signaling-answer` (2xx whose body is not an SDP answer).
 pub async fn post_offer(url: &str, token: Option<&str>, offer: &str, signal: &AbortSignal) -> Result<Answer, LinkError> {
-    let init = RequestInit::new();
-    init.set_method("POST");
-    init.set_body(&JsValue::from_str(offer));
-    init.set_signal(Some(signal));
-    let h = headers(token, Some("application/sdp"))
-        .map_err(|e| LinkError::new(ErrorCode::SignalingNetwork, js::error_message(&e)))?;
-    init.set_headers(&h);
-    let resp = fetch(url, &init).await.map_err(|e| {
-        LinkError::new(
-            ErrorCode::SignalingNetwork,
-            format!(
-                "the WHIP endpoint could not be reached ({}): check the URL, that the server runs, and its CORS headers",
-                js::error_message(&e)
-            ),
-        )
-    })?;
+    let resp = post(url, token, "application/sdp", offer, signal, "the WHIP endpoint").await?;
     let status = resp.status();
     let body = text(&resp).await;
     if !resp.ok() {
@@ -79,29 +33,14 @@ pub async fn post_offer(url: &str, token: Option<&str>, offer: &str, signal: &Ab
                 let _ = delete_session(&url, token.as_deref(), false).await;
             });
         }
-        return Err(LinkError::new(
-            ErrorCode::SignalingAnswer,
-            ["the WHIP endpoint answered HTTP ", &status.to_string(), " but ", problem].concat(),
-        ));
+        return Err(answer_error("the WHIP endpoint", status, problem));
     }
     if location.is_none() {
         log::warn!("the WHIP answer has no Location header (is it exposed by CORS?): the session cannot be deleted");
     }
     let session = Session::from_response(location.as_deref(), get("X-Session-ID").as_deref(), get("ETag").as_deref());
-    Ok(Answer { sdp: body, session })
-}
-
-/// Why a 2xx body is no usable SDP answer, or `None` when it is one: it must be an SDP
-/// (`v=0` first) with a DTLS fingerprint (`a=fingerprint:`, RFC 8122; WebRTC refuses an answer
-/// without one).
-fn unusable_answer(body: &str) -> Option<&'static str> {
-    if !body.trim_start().starts_with("v=0") {
-        return Some("the body is not an SDP answer (it must start with \"v=0\")");
-    }
-    if !body.contains("a=fingerprint:") {
-        return Some("the SDP answer has no DTLS fingerprint (a=fingerprint)");
-    }
-    None
+    let ice_servers = hdrs.get("Link").ok().flatten().map(|l| ice_servers_from_links(&l)).unwrap_or_default();
+    Ok(Answer { sdp: body, session, ice_servers })
 }
 
 /// Why an ICE restart request failed.
@@ -151,11 +90,6 @@ pub async fn patch_ice_restart(session_url: &str, token: Option<&str>, fragment:
     Ok(body)
 }
 
-/// Resolves a possibly relative `Location` against the request URL, with the browser's URL parser.
-fn resolve(location: &str, base: &str) -> Option<String> {
-    web_sys::Url::new_with_base(location, base).ok().map(|u| u.href())
-}
-
 /// How long the teardown waits for the WHIP `DELETE` to be answered, ms. A server that is slow
 /// or unreachable must not keep `disconnect()` pending: the request is aborted after this (the
 /// server's grace period then ends the session on its own).
@@ -175,4 +109,51 @@ pub async fn delete_session(session_url: &str, token: Option<&str>, keepalive: b
     let _deadline = gloo_timers::callback::Timeout::new(DELETE_TIMEOUT_MS, move || abort.abort());
     let resp = fetch(session_url, &init).await?;
     Ok(resp.status())
+}
+
+/// The ICE servers a WHIP server advertises in its `Link` headers (RFC 9725 §4.6; the browser
+/// joins several headers with ", "): each `<url>; rel="ice-server"` with optional `username`,
+/// `credential` and `credential-type` parameters, as `RTCIceServer` dictionaries
+/// (`{ urls, username?, credential? }`). Links with another `rel` are skipped.
+pub fn ice_servers_from_links(header: &str) -> Vec<JsValue> {
+    let mut out = Vec::new();
+    for link in split_links(header) {
+        let Some((target, params)) = link.trim().strip_prefix('<').and_then(|l| l.split_once('>')) else { continue };
+        let mut rel = false;
+        let server = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&server, &"urls".into(), &target.trim().into());
+        for param in params.split(';') {
+            let Some((k, v)) = param.split_once('=') else { continue };
+            let v = v.trim().trim_matches('"');
+            match k.trim().to_ascii_lowercase().as_str() {
+                "rel" => rel = v.split_whitespace().any(|r| r.eq_ignore_ascii_case("ice-server")),
+                "username" => drop(js_sys::Reflect::set(&server, &"username".into(), &v.into())),
+                "credential" => drop(js_sys::Reflect::set(&server, &"credential".into(), &v.into())),
+                _ => {}
+            }
+        }
+        if rel {
+            out.push(server.into());
+        }
+    }
+    out
+}
+
+/// Splits a `Link` header into its links at the commas outside `<…>` and quotes.
+fn split_links(header: &str) -> Vec<&str> {
+    let (mut out, mut start, mut angle, mut quote) = (Vec::new(), 0, false, false);
+    for (i, c) in header.char_indices() {
+        match c {
+            '<' if !quote => angle = true,
+            '>' if !quote => angle = false,
+            '"' if !angle => quote = !quote,
+            ',' if !angle && !quote => {
+                out.push(&header[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&header[start..]);
+    out
 }
