@@ -889,7 +889,10 @@ impl Machine {
         self.recovery.next_retry_at = None;
         self.recovery.attempts += 1;
         let within_grace = self.recovery.outage_at.is_some_and(|t| now < t + self.session_grace_ms as f64);
-        let session = self.session.clone().filter(|s| s.url.is_some());
+        // A session the protocol can name (a WHIP session URL, a call or pc id, an app's session
+        // string): the driver restarts it the protocol's way, or reports that only a fresh
+        // session can help.
+        let session = self.session.clone().filter(|s| s.url.is_some() || s.id.is_some());
         match session {
             Some(session) if self.peer_alive && within_grace => {
                 self.restart_seq += 1;

@@ -94,7 +94,8 @@ impl Link {
         let abort = js::abort_controller()?;
         let signal = abort.signal();
         self.0.state.borrow_mut().res.signaling_abort = Some(abort);
-        let answer = config.signaling.offer(&config.options.url, token.as_deref(), &offer, &signal).await;
+        let previous = self.0.state.borrow().last_session.clone();
+        let answer = config.signaling.offer(&config.options.url, token.as_deref(), &offer, previous.as_ref(), &signal).await;
         if self.is_current(attempt) {
             self.0.state.borrow_mut().res.signaling_abort = None;
         }
@@ -106,6 +107,7 @@ impl Link {
         // The session keeps the token it was made with: its DELETE carries it even as an orphan
         // (when the attempt is stale, the machine answers with DeleteOrphan).
         answer.session.token = token;
+        self.0.state.borrow_mut().last_session = Some(answer.session.clone());
         self.dispatch(Input::SessionCreated { attempt, session: answer.session });
         if !self.is_current(attempt) {
             return Ok(());

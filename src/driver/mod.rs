@@ -151,6 +151,9 @@ struct State {
     /// last count reported.
     rx_base: f64,
     rx_last: f64,
+    /// The last session an offer made (a fresh offer after an outage tells an app's
+    /// `signaling.offer` which session it replaces).
+    last_session: Option<crate::core::Session>,
     mic_level: Level,
     remote_level: Level,
     /// The optional control WebSocket.
@@ -205,6 +208,7 @@ impl Link {
                 prev_stats: None,
                 rx_base: 0.0,
                 rx_last: 0.0,
+                last_session: None,
                 mic_level: level.clone(),
                 remote_level: level,
                 control,

@@ -87,15 +87,23 @@ impl Signaling {
         !matches!(self, Signaling::OpenAi)
     }
 
-    /// Sends the offer to `url` and returns the answer. `signal` aborts the request.
-    /// Errors: `signaling-network`, `signaling-http` (with the status), `unauthorized` (401/403),
-    /// `signaling-answer`.
-    pub async fn offer(&self, url: &str, token: Option<&str>, sdp: &str, signal: &AbortSignal) -> Result<Answer, LinkError> {
+    /// Sends the offer to `url` and returns the answer; `previous`: the session this one
+    /// replaces, if any (an app's `offer` gets its string as `request.session`). `signal` aborts
+    /// the request. Errors: `signaling-network`, `signaling-http` (with the status),
+    /// `unauthorized` (401/403), `signaling-answer`.
+    pub async fn offer(
+        &self,
+        url: &str,
+        token: Option<&str>,
+        sdp: &str,
+        previous: Option<&Session>,
+        signal: &AbortSignal,
+    ) -> Result<Answer, LinkError> {
         match self {
             Signaling::Whip => whip::post_offer(url, token, sdp, signal).await,
             Signaling::OpenAi => openai::post_offer(url, token, sdp, signal).await,
             Signaling::Pipecat { request_data } => pipecat::post_offer(url, token, sdp, None, request_data, signal).await,
-            Signaling::Custom(c) => c.offer(url, token, sdp, None, signal).await,
+            Signaling::Custom(c) => c.offer(url, token, sdp, previous, signal).await,
         }
     }
 

@@ -1,0 +1,167 @@
+//! The `signaling` option (issue 14): the protocols real voice backends speak — WHIP, OpenAI
+//! Realtime, Pipecat SmallWebRTC — and the app's own object, each with its own idea of
+//! "reconnect" and "hang up". The real wasm in a headless browser against the dev peer, which
+//! speaks all of them; every path ends with the browser-side probe seeing nothing left.
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use common::*;
+use voicelink::api::VoiceLink;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen(inline_js = r#"
+/** A custom signaling object on the dev peer's WHIP endpoint, written the way an app would
+ * for its own backend: offer → POST application/sdp, the session is the Location URL;
+ * restart (optional) → PATCH application/sdp (a full re-offer) on that URL; hangup → DELETE.
+ * `calls` records what the link called with. */
+export function whip_as_custom(base, withRestart) {
+  const calls = [];
+  const signaling = {
+    async offer({ url, sdp, session, token, signal }) {
+      calls.push({ fn: "offer", url, session, token, aborted: signal.aborted });
+      const r = await fetch(url, { method: "POST", body: sdp, headers: { "Content-Type": "application/sdp" }, signal });
+      if (!r.ok) throw Object.assign(new Error(`HTTP ${r.status}`), { status: r.status });
+      return { sdp: await r.text(), session: new URL(r.headers.get("Location"), url).href };
+    },
+    async hangup({ session }) {
+      calls.push({ fn: "hangup", session });
+      await fetch(session, { method: "DELETE" });
+    },
+  };
+  if (withRestart) {
+    signaling.restart = async ({ sdp, session, signal }) => {
+      calls.push({ fn: "restart", session });
+      const r = await fetch(session, { method: "PATCH", body: sdp, headers: { "Content-Type": "application/sdp", "If-Match": "*" }, signal });
+      if (!r.ok) throw Object.assign(new Error(`HTTP ${r.status}`), { status: r.status });
+      return { sdp: await r.text() };
+    };
+  }
+  return { signaling, calls };
+}
+/** Custom signaling objects that misbehave, by name. */
+export function bad_signaling(kind) {
+  switch (kind) {
+    case "no-sdp": return { offer: async () => ({ session: "x" }) };
+    case "not-sdp": return { offer: async () => ({ sdp: "hello" }) };
+    case "rejects": return { offer: async () => { throw new Error("backend said no"); } };
+    case "throws": return { offer() { throw new TypeError("sync throw"); } };
+    case "401": return { offer: async () => { throw Object.assign(new Error("expired"), { status: 401 }); } };
+    case "500": return { offer: async () => { throw Object.assign(new Error("boom"), { status: 500 }); } };
+    case "resolves-nothing": return { offer: async () => undefined };
+  }
+}
+"#)]
+extern "C" {
+    fn whip_as_custom(base: &str, with_restart: bool) -> JsValue;
+    fn bad_signaling(kind: &str) -> JsValue;
+}
+
+async fn post(path: &str) -> f64 {
+    JsFuture::from(peer_post(&format!("{PEER}{path}"))).await.map(|s| s.as_f64().unwrap_or(0.0)).unwrap_or(0.0)
+}
+
+fn calls_of(rec: &JsValue) -> Vec<String> {
+    js_sys::Array::from(&get(rec, "calls")).iter().filter_map(|c| get_str(&c, "fn")).collect()
+}
+
+fn options(url: String, extra: &[(&str, JsValue)]) -> JsValue {
+    let mut pairs = vec![("url", JsValue::from_str(&url))];
+    pairs.extend(extra.iter().cloned());
+    obj(&pairs)
+}
+
+/// An app's own signaling object: connect, message round trip, the reconnect button (with
+/// `restart`: an ICE restart of the same session; without: a fresh `offer` that is told the old
+/// session), and `hangup` on disconnect — the mic released on every path.
+#[wasm_bindgen_test]
+async fn a_custom_signaling_object_connects_reconnects_and_hangs_up() {
+    install_spies();
+    for with_restart in [true, false] {
+        let rec = whip_as_custom(PEER, with_restart);
+        let l = VoiceLink::new(options(
+            format!("{PEER}/whip"),
+            &[("signaling", get(&rec, "signaling")), ("token", "T".into()), ("reconnect", "manual".into())],
+        ))
+        .expect("a custom signaling object is a valid option");
+        JsFuture::from(l.connect()).await.expect("connects");
+        let first = snap(&l, "sessionId").expect("sessionId: the offer's session");
+        assert!(first.contains("/whip/sessions/"), "{first}");
+        let offer = js_sys::Array::from(&get(&rec, "calls")).get(0);
+        assert_eq!(get_str(&offer, "token").as_deref(), Some("T"), "the resolved token is passed");
+        assert!(get(&offer, "session").is_null(), "no session before the first answer");
+        let id = first.rsplit('/').next().unwrap().to_string();
+        assert_eq!(post(&format!("/_dev/sessions/{id}/drop")).await, 200.0);
+        assert!(eventually(4_000, || snap(&l, "status").as_deref() == Some("interrupted")).await, "outage seen");
+        JsFuture::from(l.reconnect()).await.expect("reconnect resolves");
+        let s = l.get_snapshot();
+        assert_eq!(get_str(&s, "status").as_deref(), Some("connected"));
+        if with_restart {
+            assert_eq!(calls_of(&rec), ["offer", "restart"]);
+            assert_eq!(get_str(&s, "sessionId").as_deref(), Some(first.as_str()), "restart: the same session");
+            assert_eq!(get(&s, "sessionReplaced").as_bool(), Some(false));
+        } else {
+            assert_eq!(calls_of(&rec)[..2], ["offer".to_string(), "hangup".to_string()], "the old session is hung up");
+            assert_eq!(calls_of(&rec)[2], "offer");
+            let fresh = js_sys::Array::from(&get(&rec, "calls")).get(2);
+            assert_eq!(get_str(&fresh, "session").as_deref(), Some(first.as_str()), "the fresh offer is told the old session");
+            assert_ne!(get_str(&s, "sessionId").as_deref(), Some(first.as_str()), "a fresh session");
+            assert_eq!(get(&s, "sessionReplaced").as_bool(), Some(true));
+        }
+        assert_eq!(live_capture_tracks(), 1);
+        JsFuture::from(l.disconnect()).await.unwrap();
+        assert_eq!(calls_of(&rec).last().map(String::as_str), Some("hangup"), "hang-up on disconnect");
+        l.dispose();
+        assert_nothing_left("custom", 2_000).await;
+    }
+}
+
+/// What a custom object gets wrong gives a clear error code and loses nothing.
+#[wasm_bindgen_test]
+async fn a_misbehaving_custom_signaling_object_gives_clear_errors() {
+    install_spies();
+    for (kind, code) in [
+        ("no-sdp", "signaling-answer"),
+        ("not-sdp", "signaling-answer"),
+        ("resolves-nothing", "signaling-answer"),
+        ("rejects", "signaling-network"),
+        ("throws", "signaling-network"),
+        ("401", "unauthorized"),
+        ("500", "signaling-http"),
+    ] {
+        let l = VoiceLink::new(options(format!("{PEER}/whip"), &[("signaling", bad_signaling(kind))])).expect("valid");
+        let err = JsFuture::from(l.connect()).await.expect_err("connect rejects");
+        assert_eq!(get_str(&err, "code").as_deref(), Some(code), "{kind}: {:?}", get_str(&err, "message"));
+        let message = get_str(&err, "message").unwrap_or_default();
+        if kind == "rejects" {
+            assert!(message.contains("backend said no"), "{kind}: the app's message is kept: {message}");
+        }
+        assert_nothing_left(kind, 2_000).await;
+        l.dispose();
+    }
+}
+
+/// The `signaling` option itself is checked at construction.
+#[wasm_bindgen_test]
+fn bad_signaling_options_are_invalid_options() {
+    let url = format!("{PEER}/whip");
+    let not_fn = obj(&[("offer", 1.into())]);
+    let bad_restart = obj(&[("offer", get(&whip_as_custom(PEER, false), "signaling.offer")), ("restart", "x".into())]);
+    for (value, needle) in [
+        (JsValue::from_str("sip"), "signaling"),
+        (JsValue::from(42), "signaling"),
+        (not_fn, "signaling.offer"),
+        (obj(&[]), "signaling.offer"),
+        (bad_restart, "signaling.restart"),
+    ] {
+        let err = VoiceLink::new(options(url.clone(), &[("signaling", value)])).err().expect("refused");
+        assert_eq!(get_str(&err, "code").as_deref(), Some("invalid-option"));
+        assert!(get_str(&err, "message").unwrap_or_default().contains(needle), "{:?}", get_str(&err, "message"));
+    }
+    let err = VoiceLink::new(options(url, &[("requestData", obj(&[("bot", "x".into())]))])).err().expect("refused");
+    assert!(get_str(&err, "message").unwrap_or_default().contains("requestData"));
+}
