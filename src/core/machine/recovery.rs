@@ -124,6 +124,7 @@ fn healed(ctx: &Ctx, conn: &Conn, now: f64) -> bool {
 /// One recovery attempt: an ICE restart of the live session within the grace period, else a
 /// fresh session.
 fn start_attempt(ctx: &mut Ctx, now: f64, attempts: u32, outage: Outage, conn: Option<Conn>) -> Step {
+    let outage = outage.carried(now);
     let attempts = attempts.saturating_add(1);
     let within_grace = now < outage.at + ctx.cfg.session_grace_ms as f64;
     let session = conn.as_ref().and_then(|c| c.session.clone()).filter(|s| s.url.is_some());
@@ -143,6 +144,7 @@ fn start_attempt(ctx: &mut Ctx, now: f64, attempts: u32, outage: Outage, conn: O
 /// Replaces the session: a new peer connection and data channel through the connect sequence;
 /// the old connection is released and its session deleted (it is gone, or will be).
 fn fresh_attempt(ctx: &mut Ctx, now: f64, attempts: u32, outage: Option<Outage>, old: Option<Conn>) -> Step {
+    let outage = outage.map(|o| o.carried(now));
     let (conn, effects) = ctx.begin_connection(now, old.and_then(|c| c.session));
     let deadline = now + ctx.cfg.connect_timeout_ms as f64;
     (State::Reconnecting(Reconnecting { attempts, retry: Retry::Fresh { outage, conn, deadline } }), effects)
@@ -191,7 +193,7 @@ fn attempt_failed(
         effects.push(Effect::Teardown { delete_session: session, page_exit: false });
     }
     effects.push(Effect::SettleReconnect(Err(error.clone())));
-    let state = match outage {
+    let state = match outage.map(|o| o.carried(now)) {
         Some(outage) if ctx.cfg.policy == ReconnectPolicy::Manual => {
             State::Interrupted(Interrupted { outage, attempts, conn })
         }

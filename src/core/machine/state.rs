@@ -3,6 +3,7 @@
 //! connected, an error while connecting) it cannot hold.
 
 use super::status::{ConnectPhase, EndReason, Status};
+use super::time::DISPLAY_MS;
 use crate::core::error::LinkError;
 use crate::core::session::Session;
 
@@ -72,6 +73,19 @@ pub(super) struct Outage {
     pub at: f64,
     /// When the countdowns are next refreshed ([`super::Effect::Notify`]), ms.
     pub display_at: f64,
+}
+
+impl Outage {
+    /// The outage carried into a new recovery state at `now`: a countdown refresh already due
+    /// is moved to the next one after `now` on the same 500 ms grid (the transition itself
+    /// notifies), so that no deadline of a new state lies in the past.
+    pub fn carried(self, now: f64) -> Outage {
+        let mut display_at = self.display_at;
+        if display_at <= now {
+            display_at += ((now - display_at) / DISPLAY_MS).floor().max(0.0) * DISPLAY_MS + DISPLAY_MS;
+        }
+        Outage { display_at, ..self }
+    }
 }
 
 /// Manual policy: the transport is lost, the session kept until `reconnect()`.
