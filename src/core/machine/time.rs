@@ -80,12 +80,9 @@ pub(super) fn on_timeout(ctx: &mut Ctx, mut state: State, now: f64) -> Step {
         state = s;
         effects.extend(fx);
     }
-    if let Some(last) = effects.iter().rposition(|e| *e == Effect::Notify) {
-        let mut i = 0;
-        effects.retain(|e| {
-            i += 1;
-            *e != Effect::Notify || i - 1 == last
-        });
+    if effects.contains(&Effect::Notify) {
+        effects.retain(|e| *e != Effect::Notify);
+        effects.push(Effect::Notify);
     }
     (state, effects)
 }

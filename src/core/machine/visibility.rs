@@ -48,10 +48,10 @@ pub(super) fn on_hidden(ctx: &mut Ctx, state: State, now: f64) -> Step {
     }
 }
 
-/// The visibility grace delay passed while hidden.
+/// The visibility grace delay passed while hidden (the deadline exists only while hidden).
 pub(super) fn grace_elapsed(ctx: &mut Ctx, state: State) -> Step {
     ctx.page.drop_deadline();
-    if ctx.page == Page::Visible || ctx.cfg.visibility.on_hidden != HiddenPolicy::Disconnect || !is_active(&state) {
+    if ctx.cfg.visibility.on_hidden != HiddenPolicy::Disconnect || !is_active(&state) {
         return (state, Vec::new());
     }
     end(ctx, state, EndReason::Hidden)
