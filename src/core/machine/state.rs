@@ -118,10 +118,11 @@ pub(super) enum Retry {
     },
     /// An ICE restart of the lost connection on its session. `rx_at_answer`: the transport's
     /// byte count when the answer was applied (`None` until then); media must flow past it.
+    /// `seq`: the restart's number; `deadline`: `connectTimeoutMs` after it began, ms.
     IceRestart { outage: Outage, conn: Conn, seq: u32, rx_at_answer: Option<f64>, deadline: f64 },
     /// A fresh session: a new peer connection and data channel through the connect sequence.
     /// `outage` is `None` for a `reconnect()` from `disconnected`/`failed` (one attempt, no
-    /// grace period).
+    /// grace period). `deadline`: `connectTimeoutMs` after it began, ms.
     Fresh { outage: Option<Outage>, conn: Conn, deadline: f64 },
 }
 
