@@ -91,7 +91,13 @@ async fn levels_move_with_real_audio_and_rest_when_hidden_or_ended() {
     assert_eq!(get_str(&snap, "status").as_deref(), Some("connected"));
     assert_eq!((get(&snap, "micLevel").as_f64(), get(&snap, "remoteLevel").as_f64()), (Some(0.0), Some(0.0)));
     wait_ms(300).await;
-    assert!(js_sys::Object::is(&snap, &l.get_snapshot()), "no snapshot churn while hidden");
+    let again = l.get_snapshot();
+    assert!(
+        js_sys::Object::is(&snap, &again),
+        "no snapshot churn while hidden: {:?} then {:?}",
+        js_sys::JSON::stringify(&snap),
+        js_sys::JSON::stringify(&again)
+    );
     set_hidden(false);
     JsFuture::from(l.disconnect()).await.unwrap();
     assert_eq!(num(&l, "micLevel"), Some(0.0));

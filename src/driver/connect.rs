@@ -1,5 +1,5 @@
 //! The connect sequence, in the seeds' order: token → microphone → peer connection → track →
-//! data channel → listeners → offer → WHIP POST → answer. After every `.await` the attempt is
+//! data channel → listeners → offer → WHIP POST → answer. After every `.await` the connection generation (`conn`) is
 //! checked: when it is no longer current (disconnect, dispose, timeout, failure), the step's
 //! result is released at once — a late `getUserMedia` has its tracks stopped, a late WHIP
 //! session is deleted.
@@ -21,28 +21,28 @@ use crate::platform::playback::Playback;
 use crate::platform::{clock, js, stats};
 
 impl Link {
-    pub(super) async fn run_connect(&self, attempt: u32) {
-        if let Err(error) = self.connect_steps(attempt).await {
-            // Ignored by the machine when the attempt is no longer current.
-            self.dispatch(Input::Failed { attempt, error });
+    pub(super) async fn run_connect(&self, conn: u32) {
+        if let Err(error) = self.connect_steps(conn).await {
+            // Ignored by the machine when the connection is no longer current.
+            self.dispatch(Input::Failed { conn, error });
         }
     }
 
-    fn phase(&self, attempt: u32, phase: ConnectPhase) {
-        self.dispatch(Input::Phase { attempt, phase });
+    fn phase(&self, conn: u32, phase: ConnectPhase) {
+        self.dispatch(Input::Phase { conn, phase });
     }
 
-    async fn connect_steps(&self, attempt: u32) -> Result<(), LinkError> {
+    async fn connect_steps(&self, conn: u32) -> Result<(), LinkError> {
         let config = &self.0.config;
 
         let token = resolve_token(&config.token).await?;
-        if !self.is_current(attempt) {
+        if !self.is_current(conn) {
             return Ok(());
         }
 
-        self.phase(attempt, ConnectPhase::Microphone);
+        self.phase(conn, ConnectPhase::Microphone);
         let mic = Microphone::acquire(&config.options.audio).await?;
-        if !self.is_current(attempt) {
+        if !self.is_current(conn) {
             drop(mic); // stops the tracks of a getUserMedia that resolved too late
             return Ok(());
         }
@@ -71,14 +71,14 @@ impl Link {
             st.res.meter = Some(meter);
         }
 
-        self.phase(attempt, ConnectPhase::Offer);
+        self.phase(conn, ConnectPhase::Offer);
         let mut peer = Peer::new(&config.ice_servers)?;
         peer.add_track(&track, &stream);
         let mut channel = Channel::create(peer.connection(), &config.options.data_channel_label)?;
-        self.wire_peer(&mut peer, attempt);
-        self.wire_channel(&mut channel, attempt);
+        self.wire_peer(&mut peer, conn);
+        self.wire_channel(&mut channel, conn);
         let pc = peer.connection().clone();
-        let sampler = self.start_sampler(attempt, pc.clone());
+        let sampler = self.start_sampler(conn, pc.clone());
         {
             let mut st = self.0.state.borrow_mut();
             st.res.peer = Some(peer);
@@ -86,30 +86,30 @@ impl Link {
             st.res.sampler = Some(sampler);
         }
         let offer = peer::create_offer(&pc, false, config.signaling.waits_for_candidates()).await?;
-        if !self.is_current(attempt) {
+        if !self.is_current(conn) {
             return Ok(());
         }
 
-        self.phase(attempt, ConnectPhase::Signaling);
+        self.phase(conn, ConnectPhase::Signaling);
         let abort = js::abort_controller()?;
         let signal = abort.signal();
         self.0.state.borrow_mut().res.signaling_abort = Some(abort);
         let previous = self.0.state.borrow().last_session.clone();
         let answer = config.signaling.offer(&config.options.url, token.as_deref(), &offer, previous.as_ref(), &signal).await;
-        if self.is_current(attempt) {
+        if self.is_current(conn) {
             self.0.state.borrow_mut().res.signaling_abort = None;
         }
         let mut answer = match answer {
             Ok(a) => a,
-            Err(_) if !self.is_current(attempt) => return Ok(()),
+            Err(_) if !self.is_current(conn) => return Ok(()),
             Err(e) => return Err(e),
         };
         // The session keeps the token it was made with: its DELETE carries it even as an orphan
-        // (when the attempt is stale, the machine answers with DeleteOrphan).
+        // (when the connection is stale, the machine answers with DeleteOrphan).
         answer.session.token = token;
         self.0.state.borrow_mut().last_session = Some(answer.session.clone());
-        self.dispatch(Input::SessionCreated { attempt, session: answer.session });
-        if !self.is_current(attempt) {
+        self.dispatch(Input::SessionCreated { conn, session: answer.session });
+        if !self.is_current(conn) {
             return Ok(());
         }
         if !answer.ice_servers.is_empty() {
@@ -118,14 +118,14 @@ impl Link {
             peer::add_ice_servers(&pc, &config.ice_servers, &answer.ice_servers);
         }
         peer::apply_answer(&pc, &answer.sdp).await?;
-        self.phase(attempt, ConnectPhase::Ice);
+        self.phase(conn, ConnectPhase::Ice);
         Ok(())
     }
 
     /// Reads `getStats()` every `outageTimeoutMs / 4` (at most 250 ms): the transport's bytes
     /// received feed the machine (the link's own outage signal), and every `statsIntervalMs`
     /// the quality grader. One `getStats()` at a time.
-    pub(super) fn start_sampler(&self, attempt: u32, pc: RtcPeerConnection) -> Interval {
+    pub(super) fn start_sampler(&self, conn: u32, pc: RtcPeerConnection) -> Interval {
         let period = (self.0.config.options.outage_timeout_ms / 4).max(50).min(250);
         let weak = self.weak();
         let busy = Rc::new(Cell::new(false));
@@ -139,7 +139,7 @@ impl Link {
                 let reading = stats::read_timed(&pc).await;
                 busy.set(false);
                 if let (Some(link), Some((r, started))) = (Link::from_weak(&weak), reading) {
-                    link.on_stats(attempt, clock::now_ms(), r.transport_bytes_received, r.raw);
+                    link.on_stats(conn, clock::now_ms(), r.transport_bytes_received, r.raw);
                     if link.0.config.options.profile {
                         clock::measure("voicelink:stats-tick", started);
                     }
@@ -150,46 +150,46 @@ impl Link {
 
     /// Attaches the peer connection listeners; each is owned by the `Peer` and removed when it
     /// is closed or dropped.
-    pub(super) fn wire_peer(&self, peer: &mut Peer, attempt: u32) {
+    pub(super) fn wire_peer(&self, peer: &mut Peer, conn: u32) {
         let pc = peer.connection().clone();
         peer.on("connectionstatechange", self.listener(move |link, _| {
-            link.dispatch(Input::PeerState { attempt, state: peer::map_state(pc.connection_state()) });
+            link.dispatch(Input::PeerState { conn, state: peer::map_state(pc.connection_state()) });
         }));
         let pc = peer.connection().clone();
         peer.on("iceconnectionstatechange", self.listener(move |link, _| {
-            link.dispatch(Input::IceState { attempt, state: peer::map_ice_state(pc.ice_connection_state()) });
+            link.dispatch(Input::IceState { conn, state: peer::map_ice_state(pc.ice_connection_state()) });
         }));
         peer.on("track", self.listener(move |link, ev| {
-            link.on_remote_track(attempt, ev);
+            link.on_remote_track(conn, ev);
         }));
     }
 
     /// Attaches the data channel listeners; each is owned by the `Channel` and removed when it
     /// is closed or dropped.
-    pub(super) fn wire_channel(&self, channel: &mut Channel, attempt: u32) {
+    pub(super) fn wire_channel(&self, channel: &mut Channel, conn: u32) {
         channel.set_low_threshold(LOW_WATER_BYTES);
         channel.on("bufferedamountlow", self.listener(move |link, _| {
             link.flush_outbox();
         }));
         channel.on("open", self.listener(move |link, _| {
-            link.dispatch(Input::ChannelOpen { attempt });
+            link.dispatch(Input::ChannelOpen { conn });
         }));
         channel.on("close", self.listener(move |link, _| {
-            link.dispatch(Input::ChannelClosed { attempt });
+            link.dispatch(Input::ChannelClosed { conn });
         }));
         channel.on("message", self.listener(move |link, ev| {
-            let Some(msg) = ev.dyn_ref::<MessageEvent>().filter(|_| link.is_current(attempt)) else { return };
+            let Some(msg) = ev.dyn_ref::<MessageEvent>().filter(|_| link.is_current(conn)) else { return };
             let value = link.emit_message(msg.data());
             if is_session_ended(&value) {
-                link.dispatch(Input::ServerEnded { attempt });
+                link.dispatch(Input::ServerEnded { conn });
             }
         }));
     }
 
     /// Plays a remote audio track. A second `track` event for the stream already playing
     /// (renegotiation, ICE restart) is ignored: never a second audio element.
-    fn on_remote_track(&self, attempt: u32, ev: &Event) {
-        if !self.is_current(attempt) {
+    fn on_remote_track(&self, conn: u32, ev: &Event) {
+        if !self.is_current(conn) {
             return;
         }
         let Some(stream) = peer::track_stream(ev) else { return };
@@ -203,15 +203,23 @@ impl Link {
             if let Some(link) = Link::from_weak(&weak) {
                 let still_blocked = link.0.state.borrow().res.playback.as_ref().is_some_and(|p| p.is_blocked());
                 link.dispatch(if blocked || still_blocked {
-                    Input::AudioBlocked { attempt }
+                    Input::AudioBlocked { conn }
                 } else {
-                    Input::AudioPlaying { attempt }
+                    Input::AudioPlaying { conn }
                 });
             }
         };
         let ctx = self.0.state.borrow().res.audio.as_ref().map(|a| a.context().clone());
         match Playback::start(Clone::clone(&stream), ctx.as_ref(), on_play_result) {
-            Ok((playback, blocked)) => {
+            Ok((mut playback, blocked)) => {
+                // Firefox reads a new context `suspended` until its output has started: clear the
+                // block once it runs (see `Playback::when_started`).
+                let weak = self.weak();
+                playback.when_started(move || {
+                    if let Some(link) = Link::from_weak(&weak) {
+                        link.dispatch(Input::AudioPlaying { conn });
+                    }
+                });
                 let old = {
                     let mut st = self.0.state.borrow_mut();
                     if let Some(audio) = st.res.audio.as_mut() {
@@ -221,7 +229,7 @@ impl Link {
                 };
                 drop(old);
                 if blocked {
-                    self.dispatch(Input::AudioBlocked { attempt });
+                    self.dispatch(Input::AudioBlocked { conn });
                 }
             }
             Err(e) => log::warn!("remote audio could not start: {}", js::error_message(&e)),

@@ -113,7 +113,6 @@ impl Link {
             }
             ControlEffect::Report(e) => self.report(&e),
             ControlEffect::Notify => {
-                self.0.state.borrow_mut().view_rev += 1;
                 self.notify();
             }
         }

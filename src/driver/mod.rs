@@ -84,8 +84,6 @@ pub struct Config {
 /// order; each one also releases itself on drop.
 #[derive(Default)]
 struct Resources {
-    /// `connectTimeoutMs` for the connect sequence or the ICE restart in progress.
-    connect_timer: Option<Timeout>,
     /// Reads `getStats()` (outage signal, quality) while the peer connection lives.
     sampler: Option<Interval>,
     /// Reads the level meters (every [`METER_INTERVAL_MS`]).
@@ -126,12 +124,10 @@ struct State {
     res: Resources,
     /// Page lifecycle listeners: attached on the first `connect()`, removed by `dispose()`.
     page: Option<PageLifecycle>,
-    /// The visibility grace timer, while armed.
-    visibility_timer: Option<Timeout>,
-    /// The automatic policy's backoff wait, while armed.
-    retry_timer: Option<Timeout>,
-    /// Refreshes countdowns while interrupted or reconnecting.
-    ticker: Option<Interval>,
+    /// The one timer: armed at the machine's `poll_timeout()` (absolute ms), it feeds
+    /// `Input::Timeout` — connect and ICE-restart timeouts, the backoff wait, the visibility
+    /// grace delay and the countdown refresh are all deadlines in the machine.
+    deadline: Option<(f64, Timeout)>,
     /// The pending `connect()` promise.
     pending: Option<Pending>,
     /// The pending `reconnect()` promise.
@@ -140,8 +136,6 @@ struct State {
     closing: Option<Promise>,
     /// Messages sent while the data channel was not open.
     outbox: Outbox,
-    /// Bumped when the outbox or the quality view changes (the snapshot shows them).
-    view_rev: u64,
     /// Smooths and grades quality samples.
     grader: Grader,
     /// The previous quality report (loss is a delta) and when it was taken (ms).
@@ -158,7 +152,8 @@ struct State {
     remote_level: Level,
     /// The optional control WebSocket.
     control: Option<control::ControlLink>,
-    snapshot: Option<(u64, u64, JsValue)>,
+    /// The last snapshot, as the Rust value and the frozen JS object made of it.
+    snapshot: Option<(Snapshot, JsValue)>,
     disposed: bool,
 }
 
@@ -196,14 +191,11 @@ impl Link {
                 machine,
                 res: Resources::default(),
                 page: None,
-                visibility_timer: None,
-                retry_timer: None,
-                ticker: None,
+                deadline: None,
                 pending: None,
                 reconnecting: None,
                 closing: None,
                 outbox,
-                view_rev: 0,
                 grader,
                 prev_stats: None,
                 rx_base: 0.0,
@@ -240,12 +232,13 @@ impl Link {
         for e in effects {
             self.apply(e);
         }
+        self.rearm();
         self.sync_control();
     }
 
     fn apply(&self, effect: Effect) {
         match effect {
-            Effect::StartConnect { attempt, timeout_ms } => {
+            Effect::StartConnect { conn } => {
                 {
                     let mut st = self.0.state.borrow_mut();
                     st.grader.reset();
@@ -255,33 +248,13 @@ impl Link {
                     st.mic_level.reset();
                     st.remote_level.reset();
                 }
-                self.arm_attempt_timer(attempt, timeout_ms);
                 let link = self.clone();
-                wasm_bindgen_futures::spawn_local(async move { link.run_connect(attempt).await });
+                wasm_bindgen_futures::spawn_local(async move { link.run_connect(conn).await });
             }
             Effect::Teardown { delete_session, page_exit } => self.teardown(delete_session, page_exit),
-            Effect::IceRestart { attempt, seq, session, timeout_ms } => {
-                self.arm_attempt_timer(attempt, timeout_ms);
+            Effect::IceRestart { conn, seq, session } => {
                 let link = self.clone();
-                wasm_bindgen_futures::spawn_local(async move { link.run_ice_restart(attempt, seq, session).await });
-            }
-            Effect::ArmRetryTimer { ms } => {
-                let timer = self.after(ms, |link| link.dispatch(Input::RetryDue));
-                let old = self.0.state.borrow_mut().retry_timer.replace(timer);
-                drop(old);
-            }
-            Effect::CancelRetryTimer => {
-                let old = self.0.state.borrow_mut().retry_timer.take();
-                drop(old);
-            }
-            Effect::StartTicker => {
-                let ticker = self.every(500, |link| link.dispatch(Input::Tick));
-                let old = self.0.state.borrow_mut().ticker.replace(ticker);
-                drop(old);
-            }
-            Effect::StopTicker => {
-                let old = self.0.state.borrow_mut().ticker.take();
-                drop(old);
+                wasm_bindgen_futures::spawn_local(async move { link.run_ice_restart(conn, seq, session).await });
             }
             Effect::SettleReconnect(result) => {
                 let pending = self.0.state.borrow_mut().reconnecting.take();
@@ -294,16 +267,7 @@ impl Link {
                 let mut st = self.0.state.borrow_mut();
                 if !st.outbox.is_empty() {
                     st.outbox.clear();
-                    st.view_rev += 1;
                 }
-            }
-            Effect::ArmVisibilityTimer { ms } => {
-                let timer = self.after(ms, |link| link.dispatch(Input::VisibilityGraceElapsed));
-                self.0.state.borrow_mut().visibility_timer = Some(timer);
-            }
-            Effect::CancelVisibilityTimer => {
-                let timer = self.0.state.borrow_mut().visibility_timer.take();
-                drop(timer);
             }
             Effect::DeleteOrphan(session) => {
                 let (signaling, url) = (Rc::clone(&self.0.config.signaling), self.0.config.options.url.clone());
@@ -351,10 +315,33 @@ impl Link {
         })
     }
 
-    /// Arms `connectTimeoutMs` for the connect sequence or ICE restart of `attempt`.
-    fn arm_attempt_timer(&self, attempt: u32, timeout_ms: u32) {
-        let timer = self.after(timeout_ms, move |link| link.dispatch(Input::ConnectTimeout { attempt }));
-        let old = self.0.state.borrow_mut().res.connect_timer.replace(timer);
+    /// Keeps the one timer armed at the machine's next deadline (none: disarmed). Re-armed
+    /// only when the deadline moved.
+    fn rearm(&self) {
+        let want = {
+            let st = self.0.state.borrow();
+            if st.disposed {
+                None
+            } else {
+                st.machine.poll_timeout()
+            }
+        };
+        let current = self.0.state.borrow().deadline.as_ref().map(|(at, _)| *at);
+        if want == current {
+            return;
+        }
+        let timer = want.map(|at| {
+            // Rounded up: a timer that fires before the deadline finds nothing due.
+            let ms = (at - clock::now_ms()).ceil().max(0.0).min(u32::MAX as f64) as u32;
+            (at, self.after(ms, |link| {
+                // This timer is spent: forget it, so the dispatch below arms the next one even
+                // when the machine's deadline did not move (it fired a hair early).
+                let spent = link.0.state.borrow_mut().deadline.take();
+                drop(spent);
+                link.dispatch(Input::Timeout);
+            }))
+        });
+        let old = std::mem::replace(&mut self.0.state.borrow_mut().deadline, timer);
         drop(old);
     }
 
@@ -442,15 +429,15 @@ impl Link {
     /// `resumeAudio()`: starts remote audio the autoplay policy blocked. Call it from a user
     /// gesture (a click). Resolves `true` when audio plays afterwards.
     pub fn resume_audio(&self) -> Promise {
-        let (handles, attempt) = {
+        let (handles, conn) = {
             let st = self.0.state.borrow();
-            (st.res.playback.as_ref().map(|p| p.resume_handles()), st.machine.attempt())
+            (st.res.playback.as_ref().map(|p| p.resume_handles()), st.machine.conn())
         };
         let link = self.clone();
         wasm_bindgen_futures::future_to_promise(async move {
             let Some((ctx, el)) = handles else { return Ok(JsValue::FALSE) };
             let playing = Playback::resume(ctx, el).await;
-            link.dispatch(if playing { Input::AudioPlaying { attempt } } else { Input::AudioBlocked { attempt } });
+            link.dispatch(if playing { Input::AudioPlaying { conn } } else { Input::AudioBlocked { conn } });
             Ok(JsValue::from_bool(playing))
         })
     }
@@ -474,7 +461,7 @@ impl Link {
         let held = {
             let mut st = self.0.state.borrow_mut();
             st.disposed = true;
-            (st.page.take(), st.visibility_timer.take(), st.retry_timer.take(), st.ticker.take(), st.control.take())
+            (st.page.take(), st.deadline.take(), st.control.take())
         };
         drop(held);
         for list in [&self.0.subscribers, &self.0.message_listeners, &self.0.control_listeners, &self.0.error_listeners] {
@@ -513,7 +500,6 @@ impl Link {
                 Some(Err(e)) if e.code == ErrorCode::SendFailed => Some(e),
                 _ => {
                     st.outbox.push(text.to_string());
-                    st.view_rev += 1;
                     None
                 }
             }
@@ -553,9 +539,6 @@ impl Link {
                 }
                 st.outbox.pop();
             }
-            if sent > 0 || !refused.is_empty() {
-                st.view_rev += 1;
-            }
         }
         for e in &refused {
             self.report(e);
@@ -577,18 +560,18 @@ impl Link {
     /// The snapshot as a frozen JS object — the same object until something changes.
     pub fn snapshot(&self) -> JsValue {
         let mut st = self.0.state.borrow_mut();
-        let (version, rev) = (st.machine.version(), st.view_rev);
-        if let Some((v, r, obj)) = &st.snapshot {
-            if (*v, *r) == (version, rev) {
-                return obj.clone();
-            }
-        }
         let mut snap = Snapshot::of(&st.machine, &st.outbox, &st.grader, &st.mic_level, &st.remote_level);
         snap.control = Link::control_view(&st).map(|(state, queued, dropped, reconnects)| {
             crate::core::snapshot::ControlView { state, queued_messages: queued, dropped_messages: dropped, reconnects }
         });
+        // Change detection on the Rust value: the same JS object while nothing shown changed.
+        if let Some((last, obj)) = &st.snapshot {
+            if *last == snap {
+                return obj.clone();
+            }
+        }
         let obj = view::to_js(&snap);
-        st.snapshot = Some((version, rev, obj.clone()));
+        st.snapshot = Some((snap, obj.clone()));
         obj
     }
 
@@ -648,22 +631,22 @@ impl Link {
         value
     }
 
-    /// Feeds one `getStats()` reading of `attempt` taken at `now` (ms): the transport bytes to
+    /// Feeds one `getStats()` reading of `conn` taken at `now` (ms): the transport bytes to
     /// the machine (outage signal), and every `statsIntervalMs` a quality sample to the grader.
     /// Subscribers hear about quality only when what the snapshot shows of it changes.
-    pub(crate) fn on_stats(&self, attempt: u32, now: f64, bytes: Option<f64>, raw: RawStats) {
+    pub(crate) fn on_stats(&self, conn: u32, now: f64, bytes: Option<f64>, raw: RawStats) {
         if let Some(bytes) = bytes {
             let bytes_received = {
                 let mut st = self.0.state.borrow_mut();
                 st.rx_last = st.rx_base + bytes;
                 st.rx_last
             };
-            self.dispatch(Input::TransportSample { attempt, bytes_received });
+            self.dispatch(Input::TransportSample { conn, bytes_received });
         }
         let changed = {
             let mut st = self.0.state.borrow_mut();
             let st = &mut *st;
-            if !st.machine.is_current(attempt) || st.machine.status() != Status::Connected {
+            if !st.machine.is_current(conn) || st.machine.status() != Status::Connected {
                 return;
             }
             let due = st.prev_stats.is_none_or(|(at, _)| now - at >= self.0.config.options.stats_interval_ms as f64 - 1.0);
@@ -674,11 +657,7 @@ impl Link {
             let sample = QualitySample::between(st.prev_stats.as_ref().map(|(_, r)| r), &raw);
             st.grader.sample(&sample);
             st.prev_stats = Some((now, raw));
-            let changed = Snapshot::quality_of(&st.machine, &st.grader) != before;
-            if changed {
-                st.view_rev += 1;
-            }
-            changed
+            Snapshot::quality_of(&st.machine, &st.grader) != before
         };
         if changed {
             self.notify();
@@ -706,11 +685,7 @@ impl Link {
                     st.remote_level.reset();
                 }
             }
-            let changed = (st.mic_level.shown(), st.remote_level.shown(), st.mic_level.speaking()) != before;
-            if changed {
-                st.view_rev += 1;
-            }
-            changed
+            (st.mic_level.shown(), st.remote_level.shown(), st.mic_level.speaking()) != before
         };
         if changed {
             self.notify();
@@ -720,7 +695,7 @@ impl Link {
         }
     }
 
-    fn is_current(&self, attempt: u32) -> bool {
-        self.0.state.borrow().machine.is_current(attempt)
+    fn is_current(&self, conn: u32) -> bool {
+        self.0.state.borrow().machine.is_current(conn)
     }
 }

@@ -19,40 +19,40 @@ use crate::platform::{clock, peer, stats};
 type Failure = (LinkError, bool);
 
 impl Link {
-    pub(super) async fn run_ice_restart(&self, attempt: u32, seq: u32, session: Session) {
-        match self.ice_restart_steps(attempt, &session).await {
+    pub(super) async fn run_ice_restart(&self, conn: u32, seq: u32, session: Session) {
+        match self.ice_restart_steps(conn, &session).await {
             Ok(()) => {
-                self.dispatch(Input::RestartAnswered { attempt, seq });
-                self.watch_restore(attempt).await;
+                self.dispatch(Input::RestartAnswered { conn, seq });
+                self.watch_restore(conn).await;
             }
-            Err((error, needs_fresh_session)) => self.dispatch(Input::RestartFailed { attempt, seq, error, needs_fresh_session }),
+            Err((error, needs_fresh_session)) => self.dispatch(Input::RestartFailed { conn, seq, error, needs_fresh_session }),
         }
     }
 
     /// Reads stats every 25 ms (for at most a second) after a restart answer, instead of
     /// waiting for the 250 ms sampler, so the link is `connected` as soon as bytes flow again.
-    async fn watch_restore(&self, attempt: u32) {
+    async fn watch_restore(&self, conn: u32) {
         for _ in 0..40 {
             let pc = {
                 let st = self.0.state.borrow();
-                if !st.machine.is_current(attempt) || st.machine.status() != crate::core::Status::Reconnecting {
+                if !st.machine.is_current(conn) || st.machine.status() != crate::core::Status::Reconnecting {
                     return;
                 }
                 st.res.peer.as_ref().map(|p| p.connection().clone())
             };
             let Some(pc) = pc else { return };
             if let Some(r) = stats::read(&pc).await {
-                self.on_stats(attempt, clock::now_ms(), r.transport_bytes_received, r.raw);
+                self.on_stats(conn, clock::now_ms(), r.transport_bytes_received, r.raw);
             }
             gloo_timers::future::TimeoutFuture::new(25).await;
         }
     }
 
-    async fn ice_restart_steps(&self, attempt: u32, session: &Session) -> Result<(), Failure> {
+    async fn ice_restart_steps(&self, conn: u32, session: &Session) -> Result<(), Failure> {
         match self.0.config.signaling.recovery() {
-            Recovery::IcePatch => self.whip_ice_restart(attempt, session).await,
-            Recovery::CustomRestart => self.custom_ice_restart(attempt, session).await,
-            Recovery::NewPeerSameSession => self.new_peer_same_session(attempt, session).await,
+            Recovery::IcePatch => self.whip_ice_restart(conn, session).await,
+            Recovery::CustomRestart => self.custom_ice_restart(conn, session).await,
+            Recovery::NewPeerSameSession => self.new_peer_same_session(conn, session).await,
             Recovery::FreshSession => Err((
                 LinkError::new(ErrorCode::SignalingAnswer, "this signaling has no ICE restart: a new session is made"),
                 true,
@@ -62,17 +62,17 @@ impl Link {
 
     /// The app's `restart(request)` with a full ICE-restart offer; its answer replaces the
     /// remote description.
-    async fn custom_ice_restart(&self, attempt: u32, session: &Session) -> Result<(), Failure> {
+    async fn custom_ice_restart(&self, conn: u32, session: &Session) -> Result<(), Failure> {
         let Signaling::Custom(custom) = &*self.0.config.signaling else { return Ok(()) };
         let pc = self.0.state.borrow().res.peer.as_ref().map(|p| p.connection().clone());
         let pc = pc.ok_or_else(|| (LinkError::new(ErrorCode::PeerConnection, "no peer connection to restart"), true))?;
         let offer = peer::create_offer(&pc, true, true).await.map_err(|e| (e, false))?;
-        if !self.is_current(attempt) {
+        if !self.is_current(conn) {
             return Ok(());
         }
         let signal = self.signaling_signal().map_err(|e| (e, false))?;
         let answer = custom.restart(&self.0.config.options.url, &offer, session, &signal).await.map_err(|e| (e, false))?;
-        if !self.is_current(attempt) {
+        if !self.is_current(conn) {
             return Ok(());
         }
         peer::apply_answer(&pc, &answer).await.map_err(|e| (e, false))
@@ -82,7 +82,7 @@ impl Link {
     /// offered with the current `pc_id` and `restart_pc: true`; once its answer is applied it
     /// takes the old one's place, and only then is the old one closed (closing it first makes
     /// the server forget the `pc_id`). The session id becomes the new `pc_id`.
-    async fn new_peer_same_session(&self, attempt: u32, session: &Session) -> Result<(), Failure> {
+    async fn new_peer_same_session(&self, conn: u32, session: &Session) -> Result<(), Failure> {
         let Signaling::Pipecat { request_data } = &*self.0.config.signaling else { return Ok(()) };
         let config = &self.0.config;
         let plain = |e| (e, false);
@@ -93,11 +93,11 @@ impl Link {
         let mut peer = Peer::new(&config.ice_servers).map_err(plain)?;
         peer.add_track(&track, &stream);
         let mut channel = Channel::create(peer.connection(), &config.options.data_channel_label).map_err(plain)?;
-        self.wire_peer(&mut peer, attempt);
-        self.wire_channel(&mut channel, attempt);
+        self.wire_peer(&mut peer, conn);
+        self.wire_channel(&mut channel, conn);
         let pc = peer.connection().clone();
         let offer = peer::create_offer(&pc, false, true).await.map_err(plain)?;
-        if !self.is_current(attempt) {
+        if !self.is_current(conn) {
             return Ok(()); // `peer` and `channel` close on drop
         }
         let signal = self.signaling_signal().map_err(plain)?;
@@ -105,14 +105,14 @@ impl Link {
         let answer = pipecat::post_offer(&config.options.url, token, &offer, session.id.as_deref(), request_data, &signal)
             .await
             .map_err(plain)?;
-        if !self.is_current(attempt) {
+        if !self.is_current(conn) {
             return Ok(());
         }
         peer::apply_answer(&pc, &answer.sdp).await.map_err(plain)?;
-        if !self.is_current(attempt) {
+        if !self.is_current(conn) {
             return Ok(());
         }
-        let sampler = self.start_sampler(attempt, pc);
+        let sampler = self.start_sampler(conn, pc);
         let old = {
             let mut st = self.0.state.borrow_mut();
             st.rx_base = st.rx_last; // the new transport counts bytes from 0
@@ -127,11 +127,11 @@ impl Link {
             let _ = p.close();
         }
         drop(old_sampler);
-        self.dispatch(Input::SessionCreated { attempt, session: answer.session });
+        self.dispatch(Input::SessionCreated { conn, session: answer.session });
         Ok(())
     }
 
-    /// An `AbortSignal` for a signaling request of the current attempt: teardown aborts it.
+    /// An `AbortSignal` for a signaling request of the current connection: teardown aborts it.
     fn signaling_signal(&self) -> Result<web_sys::AbortSignal, LinkError> {
         let abort = crate::platform::js::abort_controller()?;
         let signal = abort.signal();
@@ -141,7 +141,7 @@ impl Link {
     }
 
     /// WHIP's ICE restart: `PATCH` of a trickle-ICE fragment with the new credentials.
-    async fn whip_ice_restart(&self, attempt: u32, session: &Session) -> Result<(), Failure> {
+    async fn whip_ice_restart(&self, conn: u32, session: &Session) -> Result<(), Failure> {
         let fail = |code, message: &str| (LinkError::new(code, message), false);
         let pc = self.0.state.borrow().res.peer.as_ref().map(|p| p.connection().clone());
         let token = session.token.clone();
@@ -152,13 +152,13 @@ impl Link {
         let offer = peer::create_offer(&pc, true, true).await.map_err(|e| (e, false))?;
         let fragment = sdp::restart_fragment(&offer)
             .ok_or_else(|| fail(ErrorCode::PeerConnection, "the ICE restart offer has no ICE credentials"))?;
-        if !self.is_current(attempt) {
+        if !self.is_current(conn) {
             return Ok(());
         }
         let answer = whip::patch_ice_restart(url, token.as_deref(), &fragment)
             .await
             .map_err(|e| (e.error, e.needs_fresh_session))?;
-        if !self.is_current(attempt) {
+        if !self.is_current(conn) {
             return Ok(());
         }
         let remote = peer::remote_sdp(&pc).ok_or_else(|| fail(ErrorCode::SignalingAnswer, "no previous remote description"))?;
@@ -169,10 +169,10 @@ impl Link {
         // Seed 004: a closed data channel cannot be reused — open a new one on the same
         // association.
         let closed = self.0.state.borrow().res.channel.as_ref().is_none_or(|c| !c.is_open() && !c.is_connecting());
-        if closed && self.is_current(attempt) {
+        if closed && self.is_current(conn) {
             let mut channel =
                 Channel::create(&pc, &self.0.config.options.data_channel_label).map_err(|e| (e, false))?;
-            self.wire_channel(&mut channel, attempt);
+            self.wire_channel(&mut channel, conn);
             let old = self.0.state.borrow_mut().res.channel.replace(channel);
             drop(old);
         }

@@ -4,8 +4,7 @@
 //! Order (glitch-free, privacy first):
 //! 1. synchronously: stop the microphone tracks (the mic indicator is off before the caller
 //!    regains control); start the playback fade (a gain ramp to zero over `fadeOutMs`); abort
-//!    the pending WHIP request; remove the peer connection and data channel listeners; drop the
-//!    connect timer;
+//!    the pending signaling request; remove the peer connection and data channel listeners;
 //! 2. after the fade: stop playback (pause, stop remote tracks, clear `srcObject`, disconnect
 //!    the nodes), close the `AudioContext` (with the meters' analysers), close the data
 //!    channel, close the peer connection;
@@ -75,9 +74,6 @@ impl Link {
         }
         if let Some(channel) = res.channel.as_mut() {
             channel.remove_listeners();
-        }
-        if res.connect_timer.take().is_some() {
-            step(&mut failed, "connect timer", Ok(()));
         }
         if res.sampler.take().is_some() {
             step(&mut failed, "stats sampler", Ok(()));
