@@ -28,8 +28,9 @@ export function summary(values) {
 
 export const round = (x, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-/** Merges `figures` (flat { key: number }) into bench/results.json, keys sorted. */
-export function mergeResults(figures) {
+/** Merges `figures` (flat { key: number }) into bench/results.json, keys sorted; `retired`
+ * keys (ones a bench no longer writes because a new key replaced them) are removed. */
+export function mergeResults(figures, retired = []) {
   let old = {};
   if (existsSync(resultsFile)) {
     try {
@@ -39,6 +40,7 @@ export function mergeResults(figures) {
     }
   }
   const merged = { ...old, ...figures };
+  for (const k of retired) if (!(k in figures)) delete merged[k];
   for (const [k, v] of Object.entries(merged)) {
     if (typeof v !== "number" || !Number.isFinite(v)) throw new Error(`bench result ${k} is not a finite number: ${v}`);
   }

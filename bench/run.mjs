@@ -2,7 +2,8 @@
 // bench/results.json. scripts/bench.sh (`npm run bench`) builds everything and
 // starts the dev peer first; benches that need it declare `needsPeer`.
 //   node bench/run.mjs [NAME...]     only bench/NAME.bench.mjs
-// Each bench module exports `name`, `needsPeer` and `run()` → { key: number }.
+// Each bench module exports `name`, `needsPeer` and `run()` → { key: number }, and may
+// export `retiredKeys`: keys it used to write, removed from results.json when it has run.
 import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { mergeResults } from "./lib.mjs";
@@ -19,6 +20,7 @@ if (files.length === 0) {
 }
 
 const figures = {};
+const retired = [];
 const failed = [];
 for (const file of files) {
   const bench = await import(new URL(file, import.meta.url));
@@ -30,6 +32,7 @@ for (const file of files) {
   try {
     const got = await bench.run();
     Object.assign(figures, got);
+    retired.push(...(bench.retiredKeys || []));
     console.log(`  (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   } catch (e) {
     failed.push(bench.name);
@@ -38,9 +41,10 @@ for (const file of files) {
 }
 
 if (Object.keys(figures).length > 0) {
-  mergeResults(figures);
+  mergeResults(figures, retired);
   console.log("\n## figures written to bench/results.json");
   for (const [k, v] of Object.entries(figures)) console.log(`  ${k.padEnd(28)} ${v}`);
+  if (retired.length > 0) console.log(`  (removed, replaced by the keys above: ${retired.join(", ")})`);
 }
 if (failed.length > 0) {
   console.error(`\nbench: failed: ${failed.join(", ")}`);

@@ -3,92 +3,72 @@
 // against the dev peer on loopback; the demo page, `import("/pkg/index.js")`.
 //
 // One `new VoiceLink({ url: origin + "/whip" })`; CYCLES times (BENCH_SOAK_CYCLES,
-// default 200): `await link.connect()` then `await link.disconnect()`. Each
-// connect and each disconnect has a 15 s limit: the run aborts with an error
-// when one hangs. Recorded in the page, before the library is loaded:
-//   - every microphone track: MediaDevices.prototype.getUserMedia wrapped;
-//   - every RTCPeerConnection: globalThis.RTCPeerConnection replaced by a
-//     subclass (wasm-bindgen looks it up at each `new`);
-//   - every AudioContext the library uses: BaseAudioContext.prototype
-//     createMediaStreamSource / createGain patched to note `this` (wasm-bindgen
-//     captured the AudioContext class at load, so the constructor cannot be
-//     wrapped).
-// So that the bench's own records do not grow the heap it measures, objects
-// already in their final state after a cycle (track "ended", connection
-// "closed", context "closed": none can leave it) are counted and dropped; the
-// others are kept and checked again at the end, after a bounded wait (2 s).
+// default 200, the issue's figure): `await link.connect()` then `await
+// link.disconnect()`. Each connect and each disconnect has a 15 s limit, and the
+// whole run BENCH_SOAK_MAX_S (default 600 s): the run aborts with an error when
+// one is exceeded (it never reports fewer cycles as a result).
+//
+// What is left is counted by the browser-side probe (tests/probe/probe.js, via
+// scripts/probe.mjs), installed with `page.addInitScript` before the page or the
+// library runs and independent of the library: every capture track however it was
+// made (getUserMedia, MediaStreamTrack.clone, MediaStream.clone, new MediaStream),
+// every RTCPeerConnection and AudioContext constructed, every media element created,
+// given a srcObject or played. After each cycle the probe's counts are read (the
+// first cycle that leaves something is printed); after the last one, a bounded wait
+// (2 s) for anything still closing, then:
 //   soak.cycles                    cycles completed
-//   soak.live_tracks               mic tracks whose readyState is not "ended"
-//   soak.open_peer_connections     RTCPeerConnections whose connectionState is not "closed"
-//   soak.live_audio_contexts       AudioContexts whose state is not "closed"
-//   soak.heap_growth_bytes         JS heap used (CDP HeapProfiler.collectGarbage, then
-//                                  Runtime.getHeapUsage → usedSize) after the last cycle
-//                                  minus the same after 5 warm-up cycles
-// At the end the dev peer's GET /_dev/state must report sessionsOpen 0 (printed;
+//   soak.live_capture_tracks       probe: capture tracks whose readyState is "live"
+//   soak.open_peer_connections     probe: RTCPeerConnections whose connectionState or
+//                                  signalingState is not "closed"
+//   soak.live_audio_contexts       probe: AudioContexts whose state is not "closed"
+//   soak.active_media_elements     probe: media elements playing (not paused, not ended)
+//                                  or still holding a srcObject
+//   soak.heap_growth_bytes         JS heap used (CDP HeapProfiler.collectGarbage twice,
+//                                  then Runtime.getHeapUsage → usedSize) after the last
+//                                  cycle minus the same after 5 warm-up cycles, measured
+//                                  in a second page of the same browser, WITHOUT the
+//                                  probe (the probe keeps a reference to every object it
+//                                  records — a track, a peer connection, a context and an
+//                                  element per cycle at least — so its page's growth is
+//                                  printed, not stored), CYCLES cycles again.
+// soak.cycles is the smaller of the two pages' counts (both are CYCLES, or the run fails).
+// In the probe's page the per-context audio recordings (quanta) of closed contexts are
+// dropped after each cycle: the soak does not use them.
+// After each page the dev peer's GET /_dev/state must report sessionsOpen 0 (printed;
 // the bench fails when it does not reach 0 within 10 s).
 import { launchChromium, peerUrl, peerJson, until } from "../scripts/chromium.mjs";
+import { probeInitScript } from "../scripts/probe.mjs";
 import { summary, newBenchPage } from "./lib.mjs";
 
 export const name = "soak";
 export const needsPeer = true;
+/** Keys earlier versions wrote and this one replaces: removed from bench/results.json. */
+export const retiredKeys = ["soak.live_tracks"]; // counted getUserMedia's tracks only: now soak.live_capture_tracks
 
 const CYCLES = Number(process.env.BENCH_SOAK_CYCLES || 200);
+const MAX_S = Number(process.env.BENCH_SOAK_MAX_S || 600);
 const WARMUP = 5;
 const STEP_TIMEOUT_MS = 15_000;
 
-/** Installed before any page script: records mic tracks, peer connections, audio contexts. */
+/** Installed before any page script (after the probe, when there is one): the cycle runner. */
 function pageInit() {
-  const B = (window.__soak = {
-    pending: { tracks: new Set(), pcs: new Set(), ctxs: new Set() },
-    seen: { tracks: 0, pcs: 0, ctxs: 0 },
-  });
-  const note = (kind, obj) => {
-    if (B.pending[kind].has(obj)) return;
-    B.pending[kind].add(obj);
-    B.seen[kind]++;
-  };
-  // Known objects: a WeakSet so that contexts already counted and dropped are not counted again.
-  const knownCtx = new WeakSet();
+  const B = (window.__soak = { done: 0, firstLeft: null, maxLeft: null });
+  const P = () => globalThis.__voicelinkProbe;
 
-  const gum = MediaDevices.prototype.getUserMedia;
-  MediaDevices.prototype.getUserMedia = async function (...args) {
-    const s = await gum.apply(this, args);
-    for (const t of s.getTracks()) note("tracks", t);
-    return s;
-  };
-
-  const PC = globalThis.RTCPeerConnection;
-  globalThis.RTCPeerConnection = class extends PC {
-    constructor(...args) {
-      super(...args);
-      note("pcs", this);
-    }
-  };
-
-  for (const m of ["createMediaStreamSource", "createGain"]) {
-    const orig = BaseAudioContext.prototype[m];
-    BaseAudioContext.prototype[m] = function (...args) {
-      if (!knownCtx.has(this)) {
-        knownCtx.add(this);
-        note("ctxs", this);
-      }
-      return orig.apply(this, args);
+  /** The probe's counts of what is still alive (null without the probe). */
+  B.left = () => {
+    const p = P();
+    if (!p) return null;
+    return {
+      captureTracks: p.liveCaptureTracks(),
+      peerConnections: p.openPeerConnections(),
+      audioContexts: p.liveAudioContexts(),
+      mediaElements: p.activeMediaElements(),
     };
-  }
-
-  const final = {
-    tracks: (t) => t.readyState === "ended",
-    pcs: (pc) => pc.connectionState === "closed",
-    ctxs: (c) => c.state === "closed",
   };
-  /** Drops the objects in their final state; returns how many are left per kind. */
-  B.sweep = () => {
-    const left = {};
-    for (const kind of Object.keys(final)) {
-      for (const o of B.pending[kind]) if (final[kind](o)) B.pending[kind].delete(o);
-      left[kind] = B.pending[kind].size;
-    }
-    return left;
+  /** Drops the probe's audio recordings of closed contexts (the soak does not use them). */
+  B.dropQuanta = () => {
+    for (const e of P()?.audioContexts || []) if (e.ctx.state === "closed" && e.quanta.length) e.quanta.length = 0;
   };
 
   const withTimeout = (p, what) => {
@@ -101,10 +81,12 @@ function pageInit() {
     ]);
   };
 
-  /** Runs `n` cycles; returns per-cycle connect/disconnect ms. Throws on the first failure. */
+  /** Runs `n` cycles; returns per-cycle connect/disconnect ms. Throws on the first failure or
+   * when the run's deadline (Date.now() ms, set by the bench) passes. */
   B.cycles = async (n) => {
     const times = { connect: [], disconnect: [] };
     for (let i = 0; i < n; i++) {
+      if (Date.now() > B.deadline) throw new Error(`soak over its time limit (BENCH_SOAK_MAX_S) after ${B.done} cycles of this page`);
       const t0 = performance.now();
       try {
         await withTimeout(B.link.connect(), `connect #${B.done + 1}`);
@@ -121,24 +103,41 @@ function pageInit() {
       B.done++;
       times.connect.push(t1 - t0);
       times.disconnect.push(t2 - t1);
-      B.sweep();
+      const left = B.left();
+      if (left) {
+        if (!B.maxLeft) B.maxLeft = { ...left };
+        for (const k of Object.keys(left)) B.maxLeft[k] = Math.max(B.maxLeft[k], left[k]);
+        if (!B.firstLeft && Object.values(left).some((v) => v > 0)) B.firstLeft = { cycle: B.done, left };
+        B.dropQuanta();
+      }
     }
     return times;
   };
 }
 
-export async function run() {
-  const browser = await launchChromium();
+/** One page, one VoiceLink, CYCLES cycles; with the probe installed first when `probe`. Returns
+ * the cycle times, the JS heap after the warm-up and at the end, and (with the probe) what it
+ * counts left after a bounded wait. */
+async function soakPage(browser, { probe, deadline }) {
+  const page = probe ? await newBenchPage(browser, probeInitScript) : await newBenchPage(browser);
   try {
-    const page = await newBenchPage(browser, pageInit);
+    await page.addInitScript(pageInit);
     await page.goto(`${peerUrl}/`);
-    await page.evaluate(async (stepTimeoutMs) => {
-      const { VoiceLink } = await import("/pkg/index.js");
-      const B = window.__soak;
-      B.stepTimeoutMs = stepTimeoutMs;
-      B.done = 0;
-      B.link = new VoiceLink({ url: location.origin + "/whip" });
-    }, STEP_TIMEOUT_MS);
+    const before = await page.evaluate(
+      async ({ stepTimeoutMs, deadline, probe }) => {
+        const P = globalThis.__voicelinkProbe;
+        if (probe && !P) throw new Error("the probe is not installed in the page");
+        if (!probe && P) throw new Error("the probe is installed in the page meant to run without it");
+        const before = P ? P.summary() : null;
+        const { VoiceLink } = await import("/pkg/index.js");
+        const B = window.__soak;
+        B.stepTimeoutMs = stepTimeoutMs;
+        B.deadline = deadline;
+        B.link = new VoiceLink({ url: location.origin + "/whip" });
+        return before;
+      },
+      { stepTimeoutMs: STEP_TIMEOUT_MS, deadline, probe },
+    );
 
     const cdp = await page.context().newCDPSession(page);
     const heapUsed = async () => {
@@ -150,7 +149,7 @@ export async function run() {
     // module's exports once it is initialised).
     const wasmBytes = () =>
       page.evaluate(async () => (await (await import("/pkg/voicelink.js")).default())?.memory?.buffer?.byteLength ?? NaN);
-    // Generous playwright limit: the page enforces the 15 s per connect/disconnect.
+    // No playwright limit: the page enforces 15 s per connect/disconnect and the deadline.
     const runCycles = (n) => page.evaluate((k) => window.__soak.cycles(k), n);
 
     const t0 = performance.now();
@@ -161,55 +160,92 @@ export async function run() {
     const rest = await runCycles(CYCLES - warm);
     times.connect.push(...rest.connect);
     times.disconnect.push(...rest.disconnect);
+    await page.evaluate(() => window.__soak.dropQuanta());
     const heapEnd = await heapUsed();
     const wasmEnd = await wasmBytes();
     const elapsed = (performance.now() - t0) / 1000;
 
-    // Bounded wait for anything still closing, then the final count.
+    // Bounded wait for anything still closing, then the probe's final count.
     const end = await page.evaluate(async () => {
       const B = window.__soak;
-      const t = performance.now();
-      let left = B.sweep();
-      while ((left.tracks || left.pcs || left.ctxs) && performance.now() - t < 2000) {
-        await new Promise((r) => setTimeout(r, 20));
-        left = B.sweep();
-      }
+      const P = globalThis.__voicelinkProbe;
       const snap = B.link.getSnapshot();
-      const states = {
-        tracks: [...B.pending.tracks].map((x) => x.readyState),
-        pcs: [...B.pending.pcs].map((x) => x.connectionState),
-        ctxs: [...B.pending.ctxs].map((x) => x.state),
+      const out = { done: B.done, status: snap.status, teardownErrors: snap.teardownErrors };
+      if (!P) return out;
+      const t = performance.now();
+      let left = B.left();
+      while (Object.values(left).some((v) => v > 0) && performance.now() - t < 2000) {
+        await new Promise((r) => setTimeout(r, 20));
+        left = B.left();
+      }
+      const origins = {};
+      for (const { origin } of P.captureTracks) origins[origin] = (origins[origin] || 0) + 1;
+      const live = {
+        captureTracks: P.captureTracks.filter((c) => c.track.readyState === "live").map((c) => `${c.origin}: ${c.track.label || c.track.kind}`),
+        peerConnections: P.peerConnections.filter((pc) => pc.connectionState !== "closed" || pc.signalingState !== "closed").map((pc) => `${pc.connectionState}/${pc.signalingState}`),
+        audioContexts: P.audioContexts.filter((e) => e.ctx.state !== "closed").map((e) => e.ctx.state),
       };
-      return { done: B.done, left, seen: B.seen, states, status: snap.status, teardownErrors: snap.teardownErrors };
+      return { ...out, left, summary: P.summary(), origins, live, firstLeft: B.firstLeft, maxLeft: B.maxLeft };
     });
     await page.evaluate(() => window.__soak.link.dispose());
+    return { before, times, warm, heapWarm, heapEnd, wasmWarm, wasmEnd, elapsed, end };
+  } finally {
+    await page.close();
+  }
+}
 
-    let state = await peerJson("/_dev/state");
-    await until(async () => (state = await peerJson("/_dev/state")).sessionsOpen === 0, {
-      timeoutMs: 10_000,
-      what: "the dev peer to report sessionsOpen 0",
-    }).catch(() => {});
-    console.log(`  dev peer: sessionsOpen ${state.sessionsOpen}, sessionsCreated ${state.sessionsCreated}`);
+/** Waits (≤ 10 s) for the dev peer to report no open session; returns its state. */
+async function peerClosed() {
+  let state = await peerJson("/_dev/state");
+  await until(async () => (state = await peerJson("/_dev/state")).sessionsOpen === 0, {
+    timeoutMs: 10_000,
+    what: "the dev peer to report sessionsOpen 0",
+  }).catch(() => {});
+  console.log(`  dev peer: sessionsOpen ${state.sessionsOpen}, sessionsCreated ${state.sessionsCreated}`);
+  if (state.sessionsOpen !== 0) throw new Error(`the dev peer still has ${state.sessionsOpen} open session(s)`);
+  return state;
+}
 
-    const c = summary(times.connect);
-    const d = summary(times.disconnect);
-    console.log(`  ${end.done} cycles in ${elapsed.toFixed(1)} s; connect p50 ${c.p50.toFixed(0)} ms (max ${c.max.toFixed(0)}), disconnect p50 ${d.p50.toFixed(0)} ms (max ${d.max.toFixed(0)})`);
-    console.log(`  created: ${end.seen.tracks} mic tracks, ${end.seen.pcs} peer connections, ${end.seen.ctxs} audio contexts`);
-    console.log(`  left: ${end.left.tracks} live tracks, ${end.left.pcs} open peer connections, ${end.left.ctxs} live audio contexts ${JSON.stringify(end.states)}`);
-    console.log(`  heap used: ${heapWarm} B after ${warm} warm-up cycles, ${heapEnd} B after ${end.done} (growth ${heapEnd - heapWarm} B, ${((heapEnd - heapWarm) / Math.max(1, end.done - warm)).toFixed(0)} B/cycle)`);
-    console.log(`  wasm memory: ${wasmWarm} B after ${warm} warm-up cycles, ${wasmEnd} B after ${end.done}`);
-    console.log(`  link after the last disconnect: status ${end.status}, teardownErrors ${JSON.stringify(end.teardownErrors)}`);
-    if (end.seen.tracks < end.done || end.seen.pcs < end.done || end.seen.ctxs < end.done) {
-      throw new Error(`fewer recorded objects than cycles (${JSON.stringify(end.seen)}): the patches missed something`);
+function printPage(label, r) {
+  const c = summary(r.times.connect);
+  const d = summary(r.times.disconnect);
+  console.log(`  ${label}: ${r.end.done} cycles in ${r.elapsed.toFixed(1)} s; connect p50 ${c.p50.toFixed(0)} ms (max ${c.max.toFixed(0)}), disconnect p50 ${d.p50.toFixed(0)} ms (max ${d.max.toFixed(0)})`);
+  console.log(`    heap used: ${r.heapWarm} B after ${r.warm} warm-up cycles, ${r.heapEnd} B after ${r.end.done} (growth ${r.heapEnd - r.heapWarm} B, ${((r.heapEnd - r.heapWarm) / Math.max(1, r.end.done - r.warm)).toFixed(0)} B/cycle)`);
+  console.log(`    wasm memory: ${r.wasmWarm} B after ${r.warm} warm-up cycles, ${r.wasmEnd} B after ${r.end.done}`);
+  console.log(`    link after the last disconnect: status ${r.end.status}, teardownErrors ${JSON.stringify(r.end.teardownErrors)}`);
+}
+
+export async function run() {
+  const deadline = Date.now() + MAX_S * 1000;
+  const browser = await launchChromium();
+  try {
+    // 1. With the probe: what is left behind.
+    const a = await soakPage(browser, { probe: true, deadline });
+    const { end } = a;
+    const s = end.summary;
+    printPage("with the probe", a);
+    console.log(`    probe, before the library loaded: ${JSON.stringify({ captureTracks: a.before.captureTracks, peerConnections: a.before.peerConnections, audioContexts: a.before.audioContexts, mediaElements: a.before.mediaElements })}`);
+    console.log(`    probe, created: ${s.captureTracks} capture tracks ${JSON.stringify(end.origins)}, ${s.peerConnections} peer connections, ${s.audioContexts} audio contexts, ${s.mediaElements} media elements`);
+    const anyLive = Object.values(end.live).some((l) => l.length > 0);
+    console.log(`    probe, left: ${end.left.captureTracks} live capture tracks, ${end.left.peerConnections} open peer connections, ${end.left.audioContexts} live audio contexts, ${end.left.mediaElements} active media elements${anyLive ? ` ${JSON.stringify(end.live).slice(0, 600)}` : ""}`);
+    console.log(`    probe, right after each disconnect() resolved: max ${JSON.stringify(end.maxLeft)}; ${end.firstLeft ? `first left-over after cycle ${end.firstLeft.cycle}: ${JSON.stringify(end.firstLeft.left)}` : "nothing left after any cycle"}`);
+    await peerClosed();
+    if (s.captureTracks < end.done || s.peerConnections < end.done || s.audioContexts < end.done) {
+      throw new Error(`the probe recorded fewer objects than cycles (${JSON.stringify({ ...s, captureOrigins: undefined })}): it missed something`);
     }
-    if (state.sessionsOpen !== 0) throw new Error(`the dev peer still has ${state.sessionsOpen} open session(s)`);
+
+    // 2. Without the probe (it keeps every object it records): the JS heap.
+    const b = await soakPage(browser, { probe: false, deadline });
+    printPage("without the probe (heap)", b);
+    await peerClosed();
 
     return {
-      "soak.cycles": end.done,
-      "soak.live_tracks": end.left.tracks,
-      "soak.open_peer_connections": end.left.pcs,
-      "soak.live_audio_contexts": end.left.ctxs,
-      "soak.heap_growth_bytes": heapEnd - heapWarm,
+      "soak.cycles": Math.min(a.end.done, b.end.done),
+      "soak.live_capture_tracks": end.left.captureTracks,
+      "soak.open_peer_connections": end.left.peerConnections,
+      "soak.live_audio_contexts": end.left.audioContexts,
+      "soak.active_media_elements": end.left.mediaElements,
+      "soak.heap_growth_bytes": b.heapEnd - b.heapWarm,
     };
   } finally {
     await browser.close();
