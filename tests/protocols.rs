@@ -165,3 +165,20 @@ fn bad_signaling_options_are_invalid_options() {
     let err = VoiceLink::new(options(url, &[("requestData", obj(&[("bot", "x".into())]))])).err().expect("refused");
     assert!(get_str(&err, "message").unwrap_or_default().contains("requestData"));
 }
+
+/// RFC 9725 §4.6: the ICE servers a WHIP server advertises in `Link` headers (several joined
+/// with ", " by the browser), with their credentials; other links are skipped.
+#[wasm_bindgen_test]
+fn whip_link_headers_become_ice_servers() {
+    use voicelink::platform::signaling::whip::ice_servers_from_links;
+    let header = r#"<stun:stun.example.net>; rel="ice-server", <https://example.net/doc>; rel="help", <turn:turn.example.net?transport=udp>; rel="ice-server"; username="u, 1"; credential="p;w"; credential-type="password""#;
+    let servers = ice_servers_from_links(header);
+    assert_eq!(servers.len(), 2, "two ice-server links");
+    assert_eq!(get_str(&servers[0], "urls").as_deref(), Some("stun:stun.example.net"));
+    assert!(get(&servers[0], "username").is_undefined());
+    assert_eq!(get_str(&servers[1], "urls").as_deref(), Some("turn:turn.example.net?transport=udp"));
+    assert_eq!(get_str(&servers[1], "username").as_deref(), Some("u, 1"), "a comma inside quotes stays");
+    assert_eq!(get_str(&servers[1], "credential").as_deref(), Some("p;w"), "a semicolon inside quotes stays");
+    assert!(ice_servers_from_links("").is_empty());
+    assert!(ice_servers_from_links("garbage").is_empty());
+}

@@ -117,12 +117,12 @@ pub async fn delete_session(session_url: &str, token: Option<&str>, keepalive: b
 /// (`{ urls, username?, credential? }`). Links with another `rel` are skipped.
 pub fn ice_servers_from_links(header: &str) -> Vec<JsValue> {
     let mut out = Vec::new();
-    for link in split_links(header) {
+    for link in split_unquoted(header, ',') {
         let Some((target, params)) = link.trim().strip_prefix('<').and_then(|l| l.split_once('>')) else { continue };
         let mut rel = false;
         let server = js_sys::Object::new();
         let _ = js_sys::Reflect::set(&server, &"urls".into(), &target.trim().into());
-        for param in params.split(';') {
+        for param in split_unquoted(params, ';') {
             let Some((k, v)) = param.split_once('=') else { continue };
             let v = v.trim().trim_matches('"');
             match k.trim().to_ascii_lowercase().as_str() {
@@ -139,15 +139,16 @@ pub fn ice_servers_from_links(header: &str) -> Vec<JsValue> {
     out
 }
 
-/// Splits a `Link` header into its links at the commas outside `<…>` and quotes.
-fn split_links(header: &str) -> Vec<&str> {
+/// Splits at `sep` outside `<…>` and quoted strings (a `Link` header into links at `,`, a link
+/// into parameters at `;`).
+fn split_unquoted(header: &str, sep: char) -> Vec<&str> {
     let (mut out, mut start, mut angle, mut quote) = (Vec::new(), 0, false, false);
     for (i, c) in header.char_indices() {
         match c {
             '<' if !quote => angle = true,
             '>' if !quote => angle = false,
             '"' if !angle => quote = !quote,
-            ',' if !angle && !quote => {
+            c if c == sep && !angle && !quote => {
                 out.push(&header[start..i]);
                 start = i + 1;
             }
