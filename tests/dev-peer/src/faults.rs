@@ -1,4 +1,5 @@
-//! Fault injection: the `POST /whip` query (per-request faults) and the
+//! Fault injection: the query of an offer (`POST /whip`, also
+//! `/v1/realtime/calls` and `/api/offer`: per-request faults) and the
 //! `POST /_dev/faults` query (global switches), and the broken answers the
 //! per-request faults send.
 
@@ -16,7 +17,7 @@ pub const GARBAGE_ANSWER: &str = "this is not an sdp answer";
 /// Body of the `?fault=notsdp` answer.
 pub const NOT_SDP_ANSWER: &str = "hello, this is not SDP";
 
-/// What `POST /whip?fault=` does to the answer.
+/// What `?fault=` on an offer does to the answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AnswerFault {
     /// `500`: `500 injected fault` (text), no session.
@@ -65,7 +66,7 @@ impl AnswerFault {
     }
 }
 
-/// The `POST /whip` query: fault switches.
+/// The query of an offer: fault switches.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Faults {
     /// Wait this long before answering.
@@ -182,6 +183,8 @@ pub struct GlobalFaultsUpdate {
     pub restart_status: Option<u16>,
     /// `delete_token=T` (percent-decoded; empty: off).
     pub delete_token: Option<String>,
+    /// `unauthorized=1|0` (also `true|false`).
+    pub unauthorized: Option<bool>,
 }
 
 impl GlobalFaultsUpdate {
@@ -202,30 +205,28 @@ impl GlobalFaultsUpdate {
         if let Some(v) = self.delete_token {
             faults.delete_token = v;
         }
+        if let Some(v) = self.unauthorized {
+            faults.unauthorized = v;
+        }
     }
 }
 
 /// The parameters `POST /_dev/faults` takes.
 const GLOBAL_PARAMETERS: &str =
-    "refuse_new, fail_post, hold_delete_ms, restart_status, delete_token";
+    "refuse_new, fail_post, hold_delete_ms, restart_status, delete_token, unauthorized";
 
 /// The `POST /_dev/faults` query: `refuse_new=1|0` (also `true|false`),
 /// `fail_post=0|400..=599`, `hold_delete_ms=0..=60000`,
 /// `restart_status=0|400..=599`, `delete_token=T` (token68, percent-encoded
-/// or not; empty: off). Unknown parameters are refused (a typo should not
+/// or not; empty: off), `unauthorized=1|0` (also `true|false`). Unknown parameters are refused (a typo should not
 /// pass as "no fault").
 pub fn parse_global_faults(query: &str) -> Result<GlobalFaultsUpdate, String> {
     let mut update = GlobalFaultsUpdate::default();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         match key {
-            "refuse_new" => {
-                update.refuse_new = Some(match value {
-                    "1" | "true" => true,
-                    "0" | "false" => false,
-                    other => return Err(format!("refuse_new must be 1 or 0, got {other:?}")),
-                })
-            }
+            "refuse_new" => update.refuse_new = Some(parse_switch(key, value)?),
+            "unauthorized" => update.unauthorized = Some(parse_switch(key, value)?),
             "fail_post" => update.fail_post = Some(parse_status(key, value)?),
             "restart_status" => update.restart_status = Some(parse_status(key, value)?),
             "hold_delete_ms" => {
@@ -244,6 +245,15 @@ pub fn parse_global_faults(query: &str) -> Result<GlobalFaultsUpdate, String> {
         }
     }
     Ok(update)
+}
+
+/// `1`/`true` (on) or `0`/`false` (off).
+fn parse_switch(key: &str, value: &str) -> Result<bool, String> {
+    match value {
+        "1" | "true" => Ok(true),
+        "0" | "false" => Ok(false),
+        other => Err(format!("{key} must be 1 or 0, got {other:?}")),
+    }
 }
 
 /// `0` (off) or an error status `400..=599`.
@@ -416,7 +426,22 @@ mod tests {
             assert!(parse_global_faults(bad).is_err(), "accepted {bad}");
         }
         let e = parse_global_faults("nope=1").expect_err("unknown");
-        assert!(e.contains("restart_status, delete_token"), "{e}");
+        assert!(
+            e.contains("restart_status, delete_token, unauthorized"),
+            "{e}"
+        );
+        for (query, on) in [
+            ("unauthorized=1", true),
+            ("unauthorized=true", true),
+            ("unauthorized=0", false),
+            ("unauthorized=false", false),
+        ] {
+            let u = parse_global_faults(query).expect(query);
+            assert_eq!(u.unauthorized, Some(on), "{query}");
+        }
+        for bad in ["unauthorized=", "unauthorized=2", "unauthorised=1"] {
+            assert!(parse_global_faults(bad).is_err(), "accepted {bad}");
+        }
 
         let mut f = GlobalFaults::default();
         parse_global_faults("restart_status=405&delete_token=t0k&fail_post=500")

@@ -1,5 +1,7 @@
 //! voicelink dev peer: the WHIP (RFC 9725) server that voicelink's browser
-//! tests and demo page talk to on loopback.
+//! tests and demo page talk to on loopback, which also speaks the offer
+//! endpoints of OpenAI Realtime (`POST /v1/realtime/calls`) and Pipecat
+//! SmallWebRTC (`POST|PATCH /api/offer`).
 //!
 //! A real WebRTC peer (str0m, ICE-lite, one UDP socket per session) that
 //! echoes the browser's audio and data-channel messages, resumes sessions
@@ -8,23 +10,23 @@
 //! `POST /_dev/sessions/<id>/end|drop|delay`, `POST /_dev/faults`,
 //! `POST /_dev/restart`), and serves the control WebSocket (`GET /control`,
 //! inspected at `GET /_dev/control`, driven by `POST /_dev/control/…`).
+//! HTTP is axum on tokio; each session runs on a thread of its own.
 //! See the README next to this crate's Cargo.toml.
 
 mod cli;
 mod control;
 mod delay;
 mod faults;
-mod files;
 mod http;
 mod sdpfrag;
 mod session;
 mod state;
 
 use std::ffi::OsString;
-use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, ExitCode};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -32,8 +34,12 @@ use clap::Parser;
 use log::error;
 
 use crate::cli::Args;
-use crate::http::{App, Config};
+use crate::http::{App, Config, IceServer};
 use crate::state::Registry;
+
+/// After the `202` of a restart has been handed to hyper: time for it to
+/// reach the socket before exec closes every descriptor.
+const SENT_SLACK: Duration = Duration::from_millis(50);
 
 /// The IP address `--host` names (an address, or a name resolved once).
 fn host_ip(host: &str, port: u16) -> Result<IpAddr, String> {
@@ -88,8 +94,8 @@ fn re_exec(down: Duration, port: u16) -> std::io::Error {
         .exec()
 }
 
-/// Wait (up to 1 s) until connecting to `addr` is refused: tiny_http closes
-/// its listener on its accept thread shortly after the server is dropped.
+/// Wait (up to 1 s) until connecting to `addr` is refused: the server's
+/// accept loop drops its listener shortly after it is told to stop.
 fn wait_refused(addr: SocketAddr) {
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(1) {
@@ -129,19 +135,41 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let server = match tiny_http::Server::http(SocketAddr::new(ip, port)) {
-        Ok(s) => s,
+    // std's listener: SO_REUSEADDR (so the re-executed image can listen on the
+    // same port at once) and close-on-exec.
+    let listener = match TcpListener::bind(SocketAddr::new(ip, port)) {
+        Ok(l) => l,
         Err(e) => {
             error!("cannot listen on {ip}:{port}: {e}");
             return ExitCode::from(1);
         }
     };
-    let bound = server
-        .server_addr()
-        .to_ip()
-        .unwrap_or_else(|| SocketAddr::new(ip, port));
+    let bound = listener
+        .local_addr()
+        .unwrap_or_else(|_| SocketAddr::new(ip, port));
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("http")
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            error!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
 
-    let (restart_tx, restart_rx) = mpsc::channel();
+    let (restart_tx, restart_rx) = tokio::sync::mpsc::unbounded_channel();
+    let ice_servers = args
+        .ice_servers
+        .iter()
+        .map(|url| IceServer {
+            url: url.clone(),
+            username: args.ice_username.clone(),
+            credential: args.ice_credential.clone(),
+        })
+        .collect();
     let app = Arc::new(App {
         registry: Arc::new(Registry::new(Duration::from_secs(args.grace_secs))),
         config: Config {
@@ -149,6 +177,7 @@ fn main() -> ExitCode {
             www: args.www.clone(),
             pkg: args.pkg.clone(),
             udp_ip: session::udp_bind_ip(ip),
+            ice_servers,
         },
         control: control::Hub::new(),
         restart: restart_tx,
@@ -158,17 +187,34 @@ fn main() -> ExitCode {
         "grace period for an interrupted session: {} s",
         app.registry.grace.as_secs()
     );
-    eprintln!("voicelink dev peer listening on http://{bound}");
-    let Some(restart) = http::run(&server, &app, &restart_rx) else {
-        return ExitCode::FAILURE;
+    for server in &app.config.ice_servers {
+        log::info!("advertising ICE server: Link: {}", server.link());
+    }
+    let mut restarts = restart_rx;
+    let served = runtime.block_on(async {
+        let stop = http::spawn(listener, app)?;
+        eprintln!("voicelink dev peer listening on http://{bound}");
+        let restart = restarts.recv().await;
+        // The accept loop ends and drops the listener.
+        let _ = stop.send(());
+        Ok::<_, std::io::Error>(restart)
+    });
+    let restart = match served {
+        Ok(Some(restart)) => restart,
+        Ok(None) => return ExitCode::FAILURE,
+        Err(e) => {
+            error!("cannot serve on {bound}: {e}");
+            return ExitCode::FAILURE;
+        }
     };
-    // Close the listener now (new connections are refused from here on),
-    // then let the 202 go out; exec closes the rest: open HTTP connections
-    // and every session's socket.
-    drop(server);
+    // The listener is closing (new connections are refused from here on);
+    // then let the 202 go out (the runtime keeps serving it); exec closes
+    // the rest: open HTTP connections and every session's socket.
     wait_refused(bound);
     let _ = restart.closed.send(());
-    let _ = restart.sent.recv_timeout(Duration::from_secs(3));
+    if restart.sent.recv_timeout(Duration::from_secs(3)).is_ok() {
+        thread::sleep(SENT_SLACK);
+    }
     let down = restart.down;
     log::info!(
         "restarting: down for {} ms, then the same binary again (pid {})",

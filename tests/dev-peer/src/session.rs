@@ -2,37 +2,39 @@
 //! drives them.
 //!
 //! The session echoes every audio packet from the browser back on its own
-//! (sendrecv) audio m-line, and answers every data-channel message with
-//! `{"type":"echo","data":…}`. It ends on `DELETE`, on the server's own
+//! (sendrecv) audio m-line, and answers data-channel messages as its
+//! protocol does (see [`channel`]). It ends on `DELETE`, on the server's own
 //! request (`POST /_dev/sessions/<id>/end`), when the peer closes DTLS/SCTP,
-//! or when it never connects. A lost transport (no traffic, ICE
+//! when a Pipecat peer connection that replaces it connects, or when it
+//! never connects. A lost transport (no traffic, ICE
 //! disconnected, `/_dev/sessions/<id>/drop`) only interrupts it: it waits
 //! out the grace period for an ICE restart (`PATCH`), then ends as expired.
 //! A latency switch (`/_dev/sessions/<id>/delay`) holds every outgoing
 //! datagram back (see [`crate::delay`]).
 
 use std::fmt;
-use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use log::{debug, info, warn};
-use serde_json::{json, Value};
+use log::info;
+use serde_json::Value;
 use str0m::change::SdpOffer;
-use str0m::channel::{ChannelData, ChannelId};
-use str0m::media::MediaData;
-use str0m::net::{Protocol, Receive};
-use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig};
+use str0m::channel::ChannelId;
+use str0m::{Candidate, Input, Rtc, RtcConfig};
 
 use crate::delay::DelayQueue;
-use crate::sdpfrag::{patch_offer, sdp_attr};
+use crate::sdpfrag::sdp_attr;
 use crate::state::{
-    Command, EndedBy, PatchOutcome, PatchRequest, Registry, SessionEntry, SessionState,
+    random_token, Command, EndedBy, Protocol, Registry, SessionEntry, SessionState, ID_LEN,
 };
+
+mod channel;
+mod events;
+mod ice;
+mod io;
 
 /// A session that is not connected this long after its answer ends (by
 /// "transport"): this also reaps sessions whose answer the client never got
@@ -58,9 +60,6 @@ const MAX_WAIT: Duration = Duration::from_millis(20);
 /// channel is closed, and then before the connection is closed.
 const END_MESSAGE_DELAY: Duration = Duration::from_millis(150);
 const END_CLOSE_DELAY: Duration = Duration::from_millis(250);
-
-/// What the server sends on the data channel when it ends a session.
-const SESSION_ENDED_MESSAGE: &str = r#"{"type":"session.ended","reason":"server"}"#;
 
 /// Why a session could not be started.
 #[derive(Debug)]
@@ -89,6 +88,26 @@ pub struct Started {
     pub answer_sdp: String,
 }
 
+/// How a session is set up besides its offer.
+#[derive(Debug, Default)]
+pub struct SessionOptions {
+    /// The protocol that creates it (WHIP if not said).
+    pub protocol: Protocol,
+    /// Its id (16 random letters and digits if not given).
+    pub id: Option<String>,
+    /// Every datagram it sends is held back this long (ms; 0: none) until
+    /// changed by [`Command::Delay`].
+    pub delay_out_ms: u64,
+    /// Pipecat: the server session it joins (`None`: it starts one, named
+    /// by its own id).
+    pub pipecat_session: Option<String>,
+    /// Pipecat: the offer's `request_data`, recorded in the report.
+    pub request_data: Option<Value>,
+    /// Pipecat `restart_pc`: the peer connection this one replaces, closed
+    /// (ended `replaced`) once this one connects.
+    pub replaces: Option<Arc<SessionEntry>>,
+}
+
 /// The address to bind session sockets to for `--host`: an unspecified
 /// address (0.0.0.0, ::) becomes loopback, since it cannot be an ICE candidate.
 pub fn udp_bind_ip(host_ip: IpAddr) -> IpAddr {
@@ -106,14 +125,21 @@ fn one_line(text: &str) -> String {
 
 /// Accept an SDP offer: bind a UDP socket on `bind_ip`, build an ICE-lite
 /// `Rtc` with that socket as its host candidate, answer the offer, register
-/// the session and start its thread. Every datagram the session sends is
-/// held back `delay_out_ms` (0: none) until changed by [`Command::Delay`].
+/// the session and start its thread.
 pub fn start(
     registry: &Arc<Registry>,
     offer_sdp: &str,
     bind_ip: IpAddr,
-    delay_out_ms: u64,
+    options: SessionOptions,
 ) -> Result<Started, StartError> {
+    let SessionOptions {
+        protocol,
+        id,
+        delay_out_ms,
+        pipecat_session,
+        request_data,
+        replaces,
+    } = options;
     let offer = SdpOffer::from_sdp_string(offer_sdp).map_err(|e| {
         StartError::BadOffer(format!("not an SDP offer: {}", one_line(&e.to_string())))
     })?;
@@ -140,8 +166,15 @@ pub fn start(
         .map_err(|e| StartError::BadOffer(format!("offer refused: {e}")))?;
 
     let (tx, rx) = mpsc::channel();
-    let entry = Arc::new(SessionEntry::new(tx));
-    entry.update(|r| r.delay_ms = delay_out_ms);
+    let id = id.unwrap_or_else(|| random_token(ID_LEN));
+    let entry = Arc::new(SessionEntry::with_id(id, protocol, tx));
+    entry.update(|r| {
+        r.delay_ms = delay_out_ms;
+        if protocol == Protocol::Pipecat {
+            r.pipecat_session = Some(pipecat_session.unwrap_or_else(|| entry.id.clone()));
+            r.request_data = request_data;
+        }
+    });
     entry.set_remote_ufrag(sdp_attr(offer_sdp, "ice-ufrag"));
     let session = Session {
         entry: entry.clone(),
@@ -152,6 +185,7 @@ pub fn start(
         connected_at: None,
         last_recv: now,
         channel: None,
+        silent_channels: Vec::new(),
         ending: None,
         buf: vec![0; 2000],
         grace: registry.grace,
@@ -159,6 +193,8 @@ pub fn start(
         dropped: false,
         outgoing: DelayQueue::new(Duration::from_millis(delay_out_ms)),
         remote_offer: offer_sdp.to_string(),
+        protocol,
+        replaces,
     };
     let thread_entry = entry.clone();
     thread::Builder::new()
@@ -169,7 +205,7 @@ pub fn start(
             StartError::Internal(format!("spawning the session thread: {e}"))
         })?;
     registry.insert(entry.clone());
-    info!("session {} created, udp {local}", entry.id);
+    info!("session {} created ({protocol:?}), udp {local}", entry.id);
 
     Ok(Started {
         entry,
@@ -181,6 +217,10 @@ pub fn start(
 struct Ending {
     since: Instant,
     channel_closed: bool,
+    /// How the session will have ended.
+    by: EndedBy,
+    /// Whether `session.ended` is sent on the data channel first.
+    announce: bool,
 }
 
 /// State owned by a session's thread.
@@ -193,6 +233,9 @@ struct Session {
     connected_at: Option<Instant>,
     last_recv: Instant,
     channel: Option<ChannelId>,
+    /// Channels the session does not answer on (an OpenAI call's channels
+    /// not labelled `oai-events`).
+    silent_channels: Vec<ChannelId>,
     ending: Option<Ending>,
     buf: Vec<u8>,
     /// How long an interruption may last.
@@ -207,6 +250,10 @@ struct Session {
     outgoing: DelayQueue,
     /// The last offer accepted (an ICE-restart fragment is applied to it).
     remote_offer: String,
+    /// What the data channel speaks.
+    protocol: Protocol,
+    /// Pipecat `restart_pc`: the peer connection to close once this one connects.
+    replaces: Option<Arc<SessionEntry>>,
 }
 
 impl Session {
@@ -250,7 +297,14 @@ impl Session {
                     }
                     Ok(Command::End { done }) => {
                         waiting.push(done);
-                        self.begin_server_end();
+                        self.begin_end(EndedBy::Server, true);
+                    }
+                    Ok(Command::Close { by, done }) => {
+                        waiting.push(done);
+                        self.begin_end(by, false);
+                    }
+                    Ok(Command::AddCandidates { candidates, reply }) => {
+                        let _ = reply.send(self.add_candidates(&candidates));
                     }
                     Ok(Command::Drop { done }) => {
                         self.dropped = true;
@@ -332,7 +386,7 @@ impl Session {
                 }
             }
             if elapsed >= END_MESSAGE_DELAY + END_CLOSE_DELAY {
-                return Some(EndedBy::Server);
+                return Some(ending.by);
             }
         }
         let connect_timeout = CONNECT_TIMEOUT + self.outgoing.delay() * CONNECT_TIMEOUT_PER_DELAY;
@@ -398,456 +452,34 @@ impl Session {
         info!("session {} resumed: {why}", self.entry.id);
     }
 
-    /// A `PATCH`: new ICE credentials restart ICE through str0m's SDP API
-    /// (the session's last offer, or the client's full re-offer, with the new
-    /// credentials is accepted again; str0m sees the change, restarts ICE
-    /// with new local credentials, keeps its host candidate, and DTLS, SCTP
-    /// and the media go on). A fragment with the current credentials only
-    /// adds its candidates (trickle). `Err` is a client error (400).
-    fn patch(&mut self, request: PatchRequest) -> Result<PatchOutcome, String> {
-        let current_ufrag = sdp_attr(&self.remote_offer, "ice-ufrag").map(str::to_string);
-        let (offer_text, restarted) = match request {
-            PatchRequest::Fragment(frag) => {
-                if current_ufrag.as_deref() == Some(frag.ufrag.as_str()) {
-                    if sdp_attr(&self.remote_offer, "ice-pwd") != Some(frag.pwd.as_str()) {
-                        return Err("a=ice-pwd changed but a=ice-ufrag did not".into());
-                    }
-                    for line in &frag.candidates {
-                        match Candidate::from_sdp_string(line) {
-                            Ok(c) => self.rtc.add_remote_candidate(c),
-                            Err(e) => debug!(
-                                "session {}: skipping candidate {line:?}: {e}",
-                                self.entry.id
-                            ),
-                        }
-                    }
-                    return Ok(PatchOutcome::Trickled);
-                }
-                (patch_offer(&self.remote_offer, &frag), true)
-            }
-            PatchRequest::Offer(sdp) => {
-                let restarted = sdp_attr(&sdp, "ice-ufrag") != current_ufrag.as_deref();
-                (sdp, restarted)
-            }
-        };
-        let offer = SdpOffer::from_sdp_string(&offer_text)
-            .map_err(|e| format!("not an SDP offer: {}", one_line(&e.to_string())))?;
-        let answer = self
-            .rtc
-            .sdp_api()
-            .accept_offer(offer)
-            .map_err(|e| format!("offer refused: {}", one_line(&e.to_string())))?;
-        self.remote_offer = offer_text;
-        self.entry
-            .set_remote_ufrag(sdp_attr(&self.remote_offer, "ice-ufrag"));
-        if restarted {
-            self.dropped = false;
-            self.last_recv = Instant::now();
-            self.entry.update(|r| r.ice_restarts += 1);
-            info!(
-                "session {}: ICE restart, new local ufrag {}",
-                self.entry.id,
-                self.rtc.direct_api().local_ice_credentials().ufrag
-            );
-        }
-        Ok(PatchOutcome::Answered {
-            answer_sdp: answer.to_sdp_string(),
-            etag: self.entry.new_etag(),
-        })
-    }
-
-    /// Start the server's own end: send `session.ended` on the data channel;
-    /// the channel and the connection are closed a little later (see
-    /// [`Session::check_timers`]) so the message gets out first.
-    fn begin_server_end(&mut self) {
+    /// Start the server's own end: send `session.ended` on the data channel
+    /// (if `announce`); the channel and the connection are closed a little
+    /// later (see [`Session::check_timers`]) so the message gets out first.
+    /// Without the message the channel closes at once.
+    fn begin_end(&mut self, by: EndedBy, announce: bool) {
         if self.ending.is_some() {
             return;
         }
-        if let Some(cid) = self.channel {
-            self.send_text(cid, SESSION_ENDED_MESSAGE);
+        let now = Instant::now();
+        if announce {
+            if let Some(cid) = self.channel {
+                self.send_text(cid, channel::SESSION_ENDED_MESSAGE);
+            }
         }
         self.ending = Some(Ending {
-            since: Instant::now(),
+            since: if announce {
+                now
+            } else {
+                now.checked_sub(END_MESSAGE_DELAY).unwrap_or(now)
+            },
             channel_closed: self.channel.is_none(),
+            by,
+            announce,
         });
-    }
-
-    /// Poll str0m until it asks to wait: send datagrams, handle events.
-    /// Returns when str0m next wants a timeout, or why the transport is gone.
-    fn drain_output(&mut self) -> Result<Instant, String> {
-        loop {
-            match self.rtc.poll_output() {
-                Ok(Output::Timeout(t)) => return Ok(t),
-                Ok(Output::Transmit(_)) if self.dropped => {}
-                Ok(Output::Transmit(t)) if self.outgoing.holds() => {
-                    self.outgoing
-                        .push(Instant::now(), t.contents.into(), t.destination);
-                }
-                Ok(Output::Transmit(t)) => self.send(&t.contents, t.destination),
-                Ok(Output::Event(e)) => self.handle_event(e)?,
-                Err(e) => return Err(format!("rtc error: {e}")),
-            }
-        }
-    }
-
-    /// Send one datagram now.
-    fn send(&self, contents: &[u8], destination: SocketAddr) {
-        if let Err(e) = self.socket.send_to(contents, destination) {
-            // One lost datagram is no reason to end; a dead path shows up as
-            // the idle timeout.
-            debug!("session {}: send to {destination}: {e}", self.entry.id);
-        }
-    }
-
-    /// Send the held-back datagrams that are due at `now`, oldest first.
-    fn send_due(&mut self, now: Instant) {
-        while let Some(held) = self.outgoing.pop_due(now) {
-            self.send(&held.contents, held.destination);
-        }
-    }
-
-    fn handle_event(&mut self, event: Event) -> Result<(), String> {
-        match event {
-            Event::Connected => {
-                let now = Instant::now();
-                self.connected_at = Some(now);
-                self.last_recv = now;
-                self.entry.update(|r| {
-                    if r.state == SessionState::Connecting {
-                        r.state = SessionState::Connected;
-                    }
-                });
-                self.resume("connected");
-                info!(
-                    "session {} connected in {} ms",
-                    self.entry.id,
-                    now.saturating_duration_since(self.created).as_millis()
-                );
-            }
-            Event::IceConnectionStateChange(s) => {
-                debug!("session {}: ice {s:?}", self.entry.id);
-                match s {
-                    IceConnectionState::Disconnected if self.connected_at.is_some() => {
-                        self.interrupt(Instant::now(), "ICE disconnected");
-                    }
-                    IceConnectionState::Connected | IceConnectionState::Completed => {
-                        self.resume("ICE connected");
-                    }
-                    _ => {}
-                }
-            }
-            // DTLS close_notify or SCTP association lost: nothing to resume.
-            Event::Closed => return Err("the peer closed DTLS/SCTP".into()),
-            Event::MediaData(data) => {
-                self.resume("media");
-                self.echo_media(data);
-            }
-            Event::ChannelOpen(cid, label) => {
-                info!("session {}: data channel {label:?} open", self.entry.id);
-                self.channel = Some(cid);
-                self.entry.update(|r| r.channel_open = true);
-                if self.ending.is_some() {
-                    self.send_text(cid, SESSION_ENDED_MESSAGE);
-                }
-            }
-            Event::ChannelData(data) => {
-                self.resume("data channel");
-                self.echo_message(data);
-            }
-            Event::ChannelClose(cid) if self.channel == Some(cid) => {
-                info!(
-                    "session {}: data channel closed by the client",
-                    self.entry.id
-                );
-                self.channel = None;
-                self.entry.update(|r| r.channel_open = false);
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-
-    /// Write an audio packet from the browser back on the same m-line.
-    fn echo_media(&mut self, data: MediaData) {
-        self.entry.update(|r| r.rtp_packets_in += 1);
-        let Some(writer) = self.rtc.writer(data.mid) else {
-            return;
-        };
-        let Some(pt) = writer.match_params(data.params) else {
-            return;
-        };
-        match writer.write(pt, data.network_time, data.time, data.data) {
-            Ok(()) => self.entry.update(|r| r.rtp_packets_out += 1),
-            Err(e) => debug!("session {}: echo write: {e}", self.entry.id),
-        }
-    }
-
-    /// Record a data-channel message and answer it with an echo.
-    fn echo_message(&mut self, data: ChannelData) {
-        let text = if data.binary {
-            match String::from_utf8(data.data) {
-                Ok(s) => s,
-                Err(e) => base64::engine::general_purpose::STANDARD.encode(e.into_bytes()),
-            }
-        } else {
-            String::from_utf8_lossy(&data.data).into_owned()
-        };
-        let parsed =
-            serde_json::from_str::<Value>(&text).unwrap_or_else(|_| Value::String(text.clone()));
-        self.entry.update(|r| r.messages.push(text));
-        let reply = json!({ "type": "echo", "data": parsed }).to_string();
-        self.send_text(data.id, &reply);
-    }
-
-    fn send_text(&mut self, cid: ChannelId, text: &str) {
-        let Some(mut channel) = self.rtc.channel(cid) else {
-            warn!("session {}: no channel to send on", self.entry.id);
-            return;
-        };
-        match channel.write(false, text.as_bytes()) {
-            Ok(true) => {}
-            Ok(false) => warn!(
-                "session {}: channel buffer full, message dropped",
-                self.entry.id
-            ),
-            Err(e) => warn!("session {}: channel write: {e}", self.entry.id),
-        }
-    }
-
-    /// Wait up to `wait` for one datagram and hand it to str0m (or tell str0m
-    /// the time if none came). Errors end the session.
-    fn receive(&mut self, wait: Duration) -> Result<(), String> {
-        self.socket
-            .set_read_timeout(Some(wait))
-            .map_err(|e| format!("socket timeout: {e}"))?;
-        self.buf.resize(2000, 0);
-        let input = match self.socket.recv_from(&mut self.buf) {
-            // The black hole: as if the datagram never came.
-            Ok(_) if self.dropped => Input::Timeout(Instant::now()),
-            Ok((n, source)) => {
-                self.last_recv = Instant::now();
-                let Ok(contents) = self.buf[..n].try_into() else {
-                    debug!(
-                        "session {}: ignoring unknown datagram from {source}",
-                        self.entry.id
-                    );
-                    return Ok(());
-                };
-                Input::Receive(
-                    Instant::now(),
-                    Receive {
-                        proto: Protocol::Udp,
-                        source,
-                        destination: self.local,
-                        contents,
-                    },
-                )
-            }
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                Input::Timeout(Instant::now())
-            }
-            Err(e) => return Err(format!("socket receive: {e}")),
-        };
-        self.rtc
-            .handle_input(input)
-            .map_err(|e| format!("rtc input: {e}"))
     }
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-    use crate::sdpfrag::{answer_fragment, parse_fragment, IceFragment};
-    use str0m::media::{Direction, MediaKind};
-
-    /// A str0m client's offer: sendrecv audio and a data channel.
-    /// An offer as a browser would send it (audio sendrecv and a data channel).
-    pub(crate) fn client_offer() -> String {
-        let mut client = Rtc::new(Instant::now());
-        let mut api = client.sdp_api();
-        api.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
-        api.add_channel("events".into());
-        let (offer, _pending) = api.apply().expect("an offer");
-        offer.to_sdp_string()
-    }
-
-    fn patch(entry: &SessionEntry, request: PatchRequest) -> Result<PatchOutcome, String> {
-        let (tx, rx) = mpsc::channel();
-        entry
-            .send(Command::Patch { request, reply: tx })
-            .expect("session takes commands");
-        rx.recv_timeout(Duration::from_secs(3)).expect("an answer")
-    }
-
-    #[test]
-    fn drop_then_ice_restart_by_fragment_and_by_offer() {
-        let registry = Arc::new(Registry::new(Duration::from_secs(30)));
-        let offer = client_offer();
-        let started = start(&registry, &offer, IpAddr::V4(Ipv4Addr::LOCALHOST), 0).expect("starts");
-        let entry = started.entry.clone();
-        let first_ufrag = sdp_attr(&started.answer_sdp, "ice-ufrag")
-            .expect("ufrag")
-            .to_string();
-        let first_candidate = sdp_attr(&started.answer_sdp, "candidate").expect("candidate");
-        let port = first_candidate
-            .split_whitespace()
-            .nth(5)
-            .expect("port")
-            .to_string();
-
-        // A latency switch: shown in the report, kept through drop and restarts.
-        assert_eq!(entry.snapshot().delay_ms, 0);
-        let (tx, rx) = mpsc::channel();
-        entry
-            .send(Command::Delay { ms: 150, done: tx })
-            .expect("sent");
-        rx.recv_timeout(Duration::from_secs(3)).expect("delayed");
-        assert_eq!(entry.snapshot().delay_ms, 150);
-
-        assert_eq!(
-            entry.remote_ufrag().as_deref(),
-            sdp_attr(&offer, "ice-ufrag")
-        );
-
-        // Drop: interrupted, grace counting down from 30 s.
-        let (tx, rx) = mpsc::channel();
-        entry.send(Command::Drop { done: tx }).expect("sent");
-        rx.recv_timeout(Duration::from_secs(3)).expect("dropped");
-        let s = entry.snapshot();
-        assert_eq!(s.state, SessionState::Interrupted);
-        assert!(s
-            .grace_remaining_ms
-            .is_some_and(|ms| ms > 29_000 && ms <= 30_000));
-
-        // ICE restart by fragment: new local credentials, same host candidate.
-        let etag0 = entry.etag();
-        let frag = IceFragment {
-            ufrag: "Nw1U".into(),
-            pwd: "abcdefghijklmnopqrstuv".into(),
-            candidates: vec!["candidate:1 1 udp 2122260223 127.0.0.1 40000 typ host".into()],
-            mids: vec!["0".into()],
-            end_of_candidates: true,
-        };
-        let Ok(PatchOutcome::Answered { answer_sdp, etag }) =
-            patch(&entry, PatchRequest::Fragment(frag.clone()))
-        else {
-            panic!("no answer");
-        };
-        assert_ne!(etag, etag0);
-        assert_eq!(entry.etag(), etag);
-        let server = parse_fragment(&answer_fragment(&answer_sdp).expect("fragment"))
-            .expect("the server's fragment parses");
-        assert_ne!(server.ufrag, first_ufrag);
-        assert_eq!(server.candidates.len(), 1);
-        assert!(server.candidates[0].contains(&format!(" {port} typ host")));
-        assert!(server.candidates[0].contains(&format!("ufrag {}", server.ufrag)));
-        assert_eq!(entry.snapshot().ice_restarts, 1);
-        assert_eq!(entry.remote_ufrag().as_deref(), Some("Nw1U"));
-
-        // The same credentials again: trickle, no restart.
-        let mut trickle = frag.clone();
-        trickle.candidates = vec!["candidate:2 1 udp 2122260222 127.0.0.1 40001 typ host".into()];
-        assert!(matches!(
-            patch(&entry, PatchRequest::Fragment(trickle)),
-            Ok(PatchOutcome::Trickled)
-        ));
-        let mut bad = frag.clone();
-        bad.pwd = "zzzzzzzzzzzzzzzzzzzzzz".into();
-        assert!(patch(&entry, PatchRequest::Fragment(bad)).is_err());
-        assert_eq!(entry.snapshot().ice_restarts, 1);
-
-        // ICE restart by a full re-offer.
-        let reoffer = offer
-            .lines()
-            .map(|l| {
-                if l.starts_with("a=ice-ufrag:") {
-                    "a=ice-ufrag:Re0f".to_string()
-                } else if l.starts_with("a=ice-pwd:") {
-                    "a=ice-pwd:reofferreofferreoffer12".to_string()
-                } else {
-                    l.to_string()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("\r\n")
-            + "\r\n";
-        let Ok(PatchOutcome::Answered { answer_sdp, .. }) =
-            patch(&entry, PatchRequest::Offer(reoffer))
-        else {
-            panic!("no answer");
-        };
-        let third = sdp_attr(&answer_sdp, "ice-ufrag").expect("ufrag");
-        assert!(third != server.ufrag && third != first_ufrag);
-        assert_eq!(entry.snapshot().ice_restarts, 2);
-        assert_eq!(entry.remote_ufrag().as_deref(), Some("Re0f"));
-        assert_eq!(entry.snapshot().delay_ms, 150);
-        assert!(patch(&entry, PatchRequest::Offer("nonsense".into())).is_err());
-
-        let (tx, rx) = mpsc::channel();
-        entry
-            .send(Command::Delete {
-                authorization: Some("Bearer t0k".into()),
-                done: tx,
-            })
-            .expect("sent");
-        let _ = rx.recv_timeout(Duration::from_secs(3));
-        let s = entry.snapshot();
-        assert_eq!(
-            (s.state, s.ended_by),
-            (SessionState::Ended, Some(EndedBy::Delete))
-        );
-        assert_eq!(s.grace_remaining_ms, None);
-        assert_eq!(s.delete_authorization.as_deref(), Some("Bearer t0k"));
-    }
-
-    #[test]
-    fn delay_at_creation() {
-        let registry = Arc::new(Registry::new(Duration::from_secs(30)));
-        let started = start(
-            &registry,
-            &client_offer(),
-            IpAddr::V4(Ipv4Addr::LOCALHOST),
-            250,
-        )
-        .expect("starts");
-        assert_eq!(started.entry.snapshot().delay_ms, 250);
-        let (tx, rx) = mpsc::channel();
-        started
-            .entry
-            .send(Command::Delay { ms: 0, done: tx })
-            .expect("sent");
-        rx.recv_timeout(Duration::from_secs(3)).expect("changed");
-        assert_eq!(started.entry.snapshot().delay_ms, 0);
-        let (tx, rx) = mpsc::channel();
-        started
-            .entry
-            .send(Command::Delete {
-                authorization: None,
-                done: tx,
-            })
-            .expect("sent");
-        let _ = rx.recv_timeout(Duration::from_secs(3));
-        assert!(started.entry.is_ended());
-    }
-
-    #[test]
-    fn grace_expires() {
-        let registry = Arc::new(Registry::new(Duration::from_millis(200)));
-        let started = start(
-            &registry,
-            &client_offer(),
-            IpAddr::V4(Ipv4Addr::LOCALHOST),
-            0,
-        )
-        .expect("starts");
-        let entry = started.entry;
-        let (tx, rx) = mpsc::channel();
-        entry.send(Command::Drop { done: tx }).expect("sent");
-        rx.recv_timeout(Duration::from_secs(3)).expect("dropped");
-        let t = Instant::now();
-        while !entry.is_ended() && t.elapsed() < Duration::from_secs(3) {
-            thread::sleep(Duration::from_millis(10));
-        }
-        assert_eq!(entry.snapshot().ended_by, Some(EndedBy::Expired));
-    }
-}
+pub(crate) mod test_client;
+#[cfg(test)]
+pub(crate) mod tests;

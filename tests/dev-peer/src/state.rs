@@ -20,7 +20,7 @@ use serde::Serialize;
 pub const MAX_KEPT_SESSIONS: usize = 500;
 
 /// Length of a session id (URL-safe: ASCII letters and digits).
-const ID_LEN: usize = 16;
+pub const ID_LEN: usize = 16;
 
 /// Where a session is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -38,6 +38,21 @@ pub enum SessionState {
     Ended,
 }
 
+/// The signalling protocol a session was created by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// WHIP (`POST /whip`): the session is `/whip/sessions/<id>`.
+    #[default]
+    Whip,
+    /// OpenAI Realtime over WebRTC (`POST /v1/realtime/calls`): the session
+    /// id is the call id (`rtc_…`); events on the `oai-events` data channel.
+    Openai,
+    /// Pipecat SmallWebRTC (`POST /api/offer`): the session is one peer
+    /// connection, its id the `pc_id`; a server session may span several.
+    Pipecat,
+}
+
 /// Who ended a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -51,14 +66,20 @@ pub enum EndedBy {
     Transport,
     /// The session was interrupted and not resumed within the grace period.
     Expired,
+    /// A Pipecat peer connection closed by the server once the one that
+    /// replaced it (`restart_pc`) connected.
+    Replaced,
 }
 
 /// One session as `GET /_dev/state` shows it.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionReport {
-    /// Session id (the last segment of its `Location`).
+    /// Session id (the last segment of its `Location`; for OpenAI the call
+    /// id, for Pipecat the `pc_id`).
     pub id: String,
+    /// The protocol that created it.
+    pub protocol: Protocol,
     /// Current state.
     pub state: SessionState,
     /// Who ended it, once ended.
@@ -82,6 +103,16 @@ pub struct SessionReport {
     /// The `Authorization` header of the `DELETE` that ended the session
     /// (`None`: it had none, or the session was not ended by a `DELETE`).
     pub delete_authorization: Option<String>,
+    /// The label of the last data channel the client opened.
+    pub channel_label: Option<String>,
+    /// Pipecat: the server session this peer connection belongs to (the id
+    /// of its first peer connection); `None` for the other protocols.
+    pub pipecat_session: Option<String>,
+    /// Pipecat: the offer's `request_data` (`requestData`), as sent.
+    pub request_data: Option<serde_json::Value>,
+    /// Remote ICE candidates trickled to the session out of band (Pipecat
+    /// `PATCH /api/offer`).
+    pub trickled_candidates: u64,
     /// When the grace period of an interrupted session ends (the report
     /// shows what is left of it).
     #[serde(skip)]
@@ -106,15 +137,18 @@ pub struct StateReport {
     pub deletes_unauthorized: u64,
     /// ICE-restart `PATCH`es refused by the `restart_status` switch.
     pub restarts_refused: u64,
+    /// Pipecat server sessions started (an offer without a known `pc_id`).
+    pub pipecat_sessions_started: u64,
 }
 
 /// Global fault switches, set by `POST /_dev/faults` (reset by a restart).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GlobalFaults {
-    /// `POST /whip` answers `503` + `Retry-After: 1` and creates no session.
+    /// Every offer (`POST /whip`, `/v1/realtime/calls`, `/api/offer`)
+    /// answers `503` + `Retry-After: 1` and creates no session.
     pub refuse_new: bool,
-    /// When not 0, every `POST /whip` answers this status.
+    /// When not 0, every offer (as above) answers this status.
     pub fail_post: u16,
     /// When not 0, every `DELETE` of a session is answered only after this many ms.
     pub hold_delete_ms: u64,
@@ -124,6 +158,9 @@ pub struct GlobalFaults {
     /// When not empty, a `DELETE` of a session needs `Authorization: Bearer
     /// <this>`, else it is answered `401` and the session goes on.
     pub delete_token: String,
+    /// Every offer (`POST /whip`, `/v1/realtime/calls`, `/api/offer`)
+    /// answers `401` + `WWW-Authenticate: Bearer`.
+    pub unauthorized: bool,
 }
 
 /// A request from the HTTP front to a session's thread. `done` is answered
@@ -155,6 +192,21 @@ pub enum Command {
         ms: u64,
         /// Signalled once the session has acted on it.
         done: Sender<()>,
+    },
+    /// Close the session (a Pipecat peer connection replaced by a new one):
+    /// close the data channel, then the connection, ending it `by`.
+    Close {
+        /// How the session ends.
+        by: EndedBy,
+        /// Signalled once the session has ended.
+        done: Sender<()>,
+    },
+    /// Remote candidates trickled out of band (`candidate:…` lines).
+    AddCandidates {
+        /// The candidates, as sent.
+        candidates: Vec<String>,
+        /// How many str0m took.
+        reply: Sender<usize>,
     },
     /// `PATCH`: restart ICE (or add trickled candidates).
     Patch {
@@ -195,6 +247,8 @@ pub enum PatchOutcome {
 pub struct SessionEntry {
     /// Session id.
     pub id: String,
+    /// The protocol that created it.
+    pub protocol: Protocol,
     etag: Mutex<String>,
     /// The `a=ice-ufrag` of the last offer the session accepted (a `PATCH`
     /// with another one asks for an ICE restart).
@@ -210,6 +264,12 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// `n` random bytes as lower-case hex.
+pub fn random_hex(n: usize) -> String {
+    let mut rng = rand::thread_rng();
+    (0..n).map(|_| format!("{:02x}", rng.gen::<u8>())).collect()
+}
+
 /// A random URL-safe string of `len` ASCII letters and digits.
 pub fn random_token(len: usize) -> String {
     rand::thread_rng()
@@ -220,15 +280,21 @@ pub fn random_token(len: usize) -> String {
 }
 
 impl SessionEntry {
-    /// A new entry in state `connecting` with a fresh id, reached through `control`.
+    /// A new WHIP entry in state `connecting` with a fresh id, reached through `control`.
+    #[cfg(test)]
     pub fn new(control: Sender<Command>) -> SessionEntry {
-        let id = random_token(ID_LEN);
+        SessionEntry::with_id(random_token(ID_LEN), Protocol::Whip, control)
+    }
+
+    /// A new entry in state `connecting`, reached through `control`.
+    pub fn with_id(id: String, protocol: Protocol, control: Sender<Command>) -> SessionEntry {
         SessionEntry {
             etag: Mutex::new(random_token(8)),
             remote_ufrag: Mutex::new(None),
             patch_lock: Mutex::new(()),
             report: Mutex::new(SessionReport {
                 id: id.clone(),
+                protocol,
                 state: SessionState::Connecting,
                 ended_by: None,
                 rtp_packets_in: 0,
@@ -239,9 +305,14 @@ impl SessionEntry {
                 ice_restarts: 0,
                 delay_ms: 0,
                 delete_authorization: None,
+                channel_label: None,
+                pipecat_session: None,
+                request_data: None,
+                trickled_candidates: 0,
                 grace_deadline: None,
             }),
             control: Mutex::new(Some(control)),
+            protocol,
             id,
         }
     }
@@ -329,6 +400,7 @@ pub struct Registry {
     deletes_answered: AtomicU64,
     deletes_unauthorized: AtomicU64,
     restarts_refused: AtomicU64,
+    pipecat_sessions_started: AtomicU64,
     /// How long an interrupted session waits for an ICE restart
     /// (`--grace-secs`) before it ends as expired.
     pub grace: Duration,
@@ -343,6 +415,7 @@ impl Registry {
             deletes_answered: AtomicU64::new(0),
             deletes_unauthorized: AtomicU64::new(0),
             restarts_refused: AtomicU64::new(0),
+            pipecat_sessions_started: AtomicU64::new(0),
             grace,
         }
     }
@@ -360,6 +433,12 @@ impl Registry {
     /// Counts a `PATCH` refused by `restart_status` (reported as `restartsRefused`).
     pub fn restart_refused(&self) {
         self.restarts_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a new Pipecat server session (reported as `pipecatSessionsStarted`).
+    pub fn pipecat_session_started(&self) {
+        self.pipecat_sessions_started
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     /// The global fault switches.
@@ -428,97 +507,10 @@ impl Registry {
             deletes_answered: self.deletes_answered.load(Ordering::Relaxed),
             deletes_unauthorized: self.deletes_unauthorized.load(Ordering::Relaxed),
             restarts_refused: self.restarts_refused.load(Ordering::Relaxed),
+            pipecat_sessions_started: self.pipecat_sessions_started.load(Ordering::Relaxed),
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::mpsc::channel;
-
-    #[test]
-    fn report_shape() {
-        let reg = Registry::new(Duration::from_secs(1));
-        let (tx, _rx) = channel();
-        let e = Arc::new(SessionEntry::new(tx));
-        reg.insert(e.clone());
-        e.update(|r| r.messages.push("hi".into()));
-        assert!(e.mark_ended(EndedBy::Delete));
-        assert!(!e.mark_ended(EndedBy::Transport));
-        let json = serde_json::to_value(reg.report()).expect("serializes");
-        assert_eq!(json["sessionsCreated"], 1);
-        assert_eq!(json["sessionsOpen"], 0);
-        let s = &json["sessions"][0];
-        assert_eq!(s["state"], "ended");
-        assert_eq!(s["endedBy"], "delete");
-        assert_eq!(s["messages"][0], "hi");
-        assert_eq!(s["channelOpen"], false);
-        assert_eq!(s["rtpPacketsIn"], 0);
-        assert_eq!(s["graceRemainingMs"], serde_json::Value::Null);
-        assert_eq!(s["iceRestarts"], 0);
-        assert_eq!(s["delayMs"], 0);
-        assert_eq!(s["deleteAuthorization"], serde_json::Value::Null);
-        assert!(s.get("graceDeadline").is_none());
-        assert_eq!(json["faults"]["refuseNew"], false);
-        assert_eq!(json["faults"]["failPost"], 0);
-        assert_eq!(json["faults"]["restartStatus"], 0);
-        assert_eq!(json["faults"]["deleteToken"], "");
-        assert_eq!(json["deletesAnswered"], 0);
-        reg.delete_unauthorized();
-        reg.restart_refused();
-        reg.restart_refused();
-        let json = serde_json::to_value(reg.report()).expect("serializes");
-        assert_eq!(json["deletesUnauthorized"], 1);
-        assert_eq!(json["restartsRefused"], 2);
-        assert_eq!(e.id.len(), 16);
-    }
-
-    #[test]
-    fn grace_and_etag() {
-        let reg = Registry::new(Duration::from_secs(1));
-        let (tx, _rx) = channel();
-        let e = Arc::new(SessionEntry::new(tx));
-        reg.insert(e.clone());
-        e.update(|r| {
-            r.state = SessionState::Interrupted;
-            r.grace_deadline = Some(Instant::now() + Duration::from_secs(10));
-        });
-        let left = e.snapshot().grace_remaining_ms.expect("counting down");
-        assert!((9_000..=10_000).contains(&left), "{left}");
-        let json = serde_json::to_value(reg.report()).expect("serializes");
-        assert_eq!(json["sessions"][0]["state"], "interrupted");
-        assert_eq!(json["sessionsOpen"], 1);
-        let old = e.etag();
-        let new = e.new_etag();
-        assert_ne!(old, new);
-        assert_eq!(e.etag(), new);
-        assert!(e.mark_ended(EndedBy::Expired));
-        let s = e.snapshot();
-        assert_eq!(s.grace_remaining_ms, None);
-        assert_eq!(
-            serde_json::to_value(s.ended_by).expect("serializes"),
-            "expired"
-        );
-        let f = reg.set_faults(|f| f.fail_post = 503);
-        assert_eq!(f, reg.faults());
-    }
-
-    #[test]
-    fn keeps_open_sessions_and_caps_ended() {
-        let reg = Registry::new(Duration::from_secs(1));
-        let (tx, _rx) = channel();
-        let first = Arc::new(SessionEntry::new(tx.clone()));
-        reg.insert(first.clone());
-        for _ in 0..MAX_KEPT_SESSIONS + 10 {
-            let e = Arc::new(SessionEntry::new(tx.clone()));
-            e.mark_ended(EndedBy::Server);
-            reg.insert(e);
-        }
-        let report = reg.report();
-        assert_eq!(report.sessions.len(), MAX_KEPT_SESSIONS);
-        assert_eq!(report.sessions_created, MAX_KEPT_SESSIONS as u64 + 11);
-        assert!(reg.get(&first.id).is_some());
-        assert_eq!(report.sessions_open, 1);
-    }
-}
+mod tests;

@@ -1,7 +1,46 @@
 //! Static files: the demo/test pages (`--www`, at `/`) and the built wasm
-//! package (`--pkg`, at `/pkg/`).
+//! package (`--pkg`, at `/pkg/`). They answer every request no route takes
+//! ([`fallback`]): `GET` and `HEAD` of any other path, or of a path whose
+//! route does not take the method (`GET /whip` looks for a file `whip`).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{Method, Uri};
+
+use super::{blocking, not_found, App, Reply};
+
+/// Every request no route takes: a static file for `GET` and `HEAD`
+/// (`/pkg/…` from `--pkg`, the rest from `--www`), else `404`.
+pub async fn fallback(State(app): State<Arc<App>>, method: Method, uri: Uri) -> Reply {
+    if method != Method::GET && method != Method::HEAD {
+        return not_found();
+    }
+    let path = uri.path().to_string();
+    blocking(move || {
+        let (dir, rest) = match path.strip_prefix("/pkg") {
+            Some(rest) if rest.is_empty() || rest.starts_with('/') => (&app.config.pkg, rest),
+            _ => (&app.config.www, path.as_str()),
+        };
+        match dir {
+            Some(dir) => static_file(dir, rest),
+            None => not_found(),
+        }
+    })
+    .await
+}
+
+/// The reply for `url_path` under `dir`.
+fn static_file(dir: &Path, url_path: &str) -> Reply {
+    match serve(dir, url_path) {
+        Served::File(bytes, content_type) => {
+            Reply::new(200, content_type, bytes).with("Cache-Control", "no-store")
+        }
+        Served::NotFound => not_found(),
+        Served::Forbidden => Reply::text(403, "forbidden path"),
+    }
+}
 
 /// The Content-Type for a file name, by extension.
 pub fn content_type(name: &str) -> &'static str {
