@@ -182,3 +182,141 @@ fn whip_link_headers_become_ice_servers() {
     assert!(ice_servers_from_links("").is_empty());
     assert!(ice_servers_from_links("garbage").is_empty());
 }
+
+/// `true` once the dev peer's echo of the fake microphone reaches the library's destination (the
+/// probe's tap on the newest context).
+async fn echo_heard() -> bool {
+    eventually(8_000, || get(&probe_destination(-1), "maxPeak").as_f64().unwrap_or(0.0) > 0.01).await
+}
+
+/// The dev peer's record of the newest session of `protocol`.
+async fn newest_of(protocol: &str) -> JsValue {
+    let report = JsFuture::from(peer_report(PEER)).await.expect("dev peer /_dev/state");
+    let sessions: js_sys::Array = get(&report, "sessions").into();
+    sessions.iter().filter(|s| get_str(s, "protocol").as_deref() == Some(protocol)).last().unwrap_or(JsValue::UNDEFINED)
+}
+
+fn recorder() -> (JsValue, js_sys::Array) {
+    let seen = js_sys::Array::new();
+    let sink = seen.clone();
+    let f = Closure::<dyn FnMut(JsValue)>::new(move |m: JsValue| {
+        sink.push(&m);
+    });
+    (f.into_js_value(), seen)
+}
+
+/// OpenAI Realtime over WebRTC, against the dev peer's `/v1/realtime/calls`: the ephemeral key
+/// as bearer token, the `oai-events` channel (server events parsed on `on("message")`), the call
+/// id as `sessionId`; reconnect is a new call; hang-up is closing (no `DELETE`); a missing key
+/// is `unauthorized` with OpenAI's own error message.
+#[wasm_bindgen_test]
+async fn openai_realtime_calls() {
+    install_spies();
+    let l = VoiceLink::new(options(
+        format!("{PEER}/v1/realtime/calls"),
+        &[("signaling", "openai".into()), ("token", "ek_test".into())],
+    ))
+    .expect("valid");
+    let (listener, events) = recorder();
+    let _off = l.on("message", listener.unchecked_into()).unwrap();
+    JsFuture::from(l.connect()).await.expect("connects");
+    let call = snap(&l, "sessionId").expect("the call id");
+    assert!(call.starts_with("rtc_"), "{call}");
+    assert!(echo_heard().await, "the echo reaches the speakers");
+    let on_peer = peer_session(&call).await;
+    assert_eq!(get_str(&on_peer, "protocol").as_deref(), Some("openai"));
+    assert_eq!(get_str(&on_peer, "channelLabel").as_deref(), Some("oai-events"), "OpenAI's channel label by default");
+    assert!(
+        eventually(3_000, || events.iter().any(|e| get_str(&e, "type").as_deref() == Some("session.created"))).await,
+        "session.created arrives parsed"
+    );
+    l.send(obj(&[("type", "response.create".into())])).unwrap();
+    assert!(
+        eventually(3_000, || events.iter().any(|e| get_str(&e, "event.type").as_deref() == Some("response.create"))).await,
+        "client events reach the server"
+    );
+    assert_eq!(post(&format!("/_dev/sessions/{call}/drop")).await, 200.0);
+    assert!(eventually(4_000, || snap(&l, "status").as_deref() == Some("interrupted")).await, "outage seen");
+    JsFuture::from(l.reconnect()).await.expect("reconnect: a new call");
+    let s = l.get_snapshot();
+    assert_eq!(get_str(&s, "status").as_deref(), Some("connected"));
+    assert_eq!(get(&s, "sessionReplaced").as_bool(), Some(true));
+    let second = get_str(&s, "sessionId").unwrap();
+    assert!(second.starts_with("rtc_") && second != call, "{second}");
+    assert_eq!(live_capture_tracks(), 1);
+    JsFuture::from(l.disconnect()).await.unwrap();
+    let mut ended_by = None;
+    for _ in 0..60 {
+        ended_by = get_str(&peer_session(&second).await, "endedBy");
+        if ended_by.is_some() {
+            break;
+        }
+        wait_ms(50).await;
+    }
+    assert_ne!(ended_by.as_deref(), Some("delete"), "no DELETE in OpenAI's protocol (ended by {ended_by:?})");
+    assert!(ended_by.is_some(), "the call ended when the peer connection closed");
+    l.dispose();
+    assert_nothing_left("openai", 2_000).await;
+
+    // No key: OpenAI's 401 and its error message.
+    let l = VoiceLink::new(options(format!("{PEER}/v1/realtime/calls"), &[("signaling", "openai".into())])).unwrap();
+    let err = JsFuture::from(l.connect()).await.expect_err("rejects");
+    assert_eq!(get_str(&err, "code").as_deref(), Some("unauthorized"));
+    assert_eq!(get(&err, "status").as_f64(), Some(401.0));
+    assert!(!get_str(&err, "message").unwrap_or_default().contains('{'), "the error's message, not its JSON");
+    assert_nothing_left("openai 401", 2_000).await;
+    l.dispose();
+}
+
+/// Pipecat SmallWebRTC against the dev peer's `/api/offer`: `request_data` sent, the `pc_id` as
+/// `sessionId`; reconnect keeps the server session (a new peer connection with `restart_pc`,
+/// offered before the old one is closed: no second server session), a new `pc_id`.
+#[wasm_bindgen_test]
+async fn pipecat_small_webrtc() {
+    install_spies();
+    let before = get(&JsFuture::from(peer_report(PEER)).await.unwrap(), "pipecatSessionsStarted").as_f64().unwrap_or(0.0);
+    let l = VoiceLink::new(options(
+        format!("{PEER}/api/offer"),
+        &[("signaling", "pipecat".into()), ("requestData", obj(&[("bot", "echo".into())]))],
+    ))
+    .expect("valid");
+    JsFuture::from(l.connect()).await.expect("connects");
+    let pc_id = snap(&l, "sessionId").expect("pc_id");
+    assert!(echo_heard().await, "the echo reaches the speakers");
+    let on_peer = newest_of("pipecat").await;
+    assert_eq!(get_str(&on_peer, "id").as_deref(), Some(pc_id.as_str()));
+    assert_eq!(get_str(&on_peer, "requestData.bot").as_deref(), Some("echo"), "request_data reaches the server");
+    let server_session = get_str(&on_peer, "pipecatSession").expect("server session");
+    assert_eq!(post(&format!("/_dev/sessions/{pc_id}/drop")).await, 200.0);
+    assert!(eventually(4_000, || snap(&l, "status").as_deref() == Some("interrupted")).await, "outage seen");
+    let pcs = peer_connection_count();
+    JsFuture::from(l.reconnect()).await.expect("reconnect");
+    let s = l.get_snapshot();
+    assert_eq!(get_str(&s, "status").as_deref(), Some("connected"));
+    assert_eq!(get(&s, "sessionReplaced").as_bool(), Some(false), "the same server session");
+    let new_pc = get_str(&s, "sessionId").unwrap();
+    assert_ne!(new_pc, pc_id, "under a new pc_id");
+    assert_eq!(get_str(&peer_session(&new_pc).await, "pipecatSession"), Some(server_session), "the same server session");
+    let report = JsFuture::from(peer_report(PEER)).await.unwrap();
+    assert_eq!(get(&report, "pipecatSessionsStarted").as_f64(), Some(before + 1.0), "no second server session");
+    assert_eq!(peer_connection_count(), pcs + 1, "one new peer connection");
+    assert!(eventually(2_000, || open_peer_connections() == 1).await, "the old one closed: {}", probe_summary());
+    assert_eq!(live_capture_tracks(), 1, "the same microphone");
+    JsFuture::from(l.disconnect()).await.unwrap();
+    l.dispose();
+    assert_nothing_left("pipecat", 2_000).await;
+}
+
+/// A server that answers 401/403 gives `unauthorized` (WHIP, through the dev peer's switch).
+#[wasm_bindgen_test]
+async fn a_401_is_unauthorized() {
+    install_spies();
+    assert_eq!(post("/_dev/faults?unauthorized=1").await, 200.0);
+    let l = link(&[("token", "expired".into())], "");
+    let err = JsFuture::from(l.connect()).await.expect_err("rejects");
+    assert_eq!(post("/_dev/faults?unauthorized=0").await, 200.0);
+    assert_eq!(get_str(&err, "code").as_deref(), Some("unauthorized"));
+    assert_eq!(get(&err, "status").as_f64(), Some(401.0));
+    assert_nothing_left("401", 2_000).await;
+    l.dispose();
+}
