@@ -1,12 +1,13 @@
 // Connect time: from the Connect click on the demo page (www/index.html) to
-// the page showing status "connected", in headless Chromium against the dev
-// peer on loopback. Includes getUserMedia (fake device), the peer connection,
+// the page showing status "connected", in headless Chromium, then in headless
+// Firefox (VOICELINK_BROWSERS, default both), against the dev peer on loopback. Includes getUserMedia (fake device), the peer connection,
 // the WHIP POST and ICE/DTLS. One page, RUNS connects in a row, each followed
 // by a Disconnect (not timed); each connect is a new WHIP session.
-//   connect.ms_p50   median over the runs, ms
+//   connect.ms_p50           median over the runs, ms (Chromium)
+//   connect.ms_p50.firefox   the same in Firefox (webdriver.json prefs: fake microphone)
 // BENCH_CONNECT_RUNS (default 20) sets the number of runs.
-import { launchChromium, peerUrl, peerJson, until } from "../scripts/chromium.mjs";
-import { summary, round, newBenchPage } from "./lib.mjs";
+import { peerUrl, peerJson, until } from "../scripts/chromium.mjs";
+import { summary, round, newBenchPage, perBrowser, launchBrowser, browserVersion, gotoPage, waitForPage } from "./lib.mjs";
 
 export const name = "connect";
 export const needsPeer = true;
@@ -39,19 +40,24 @@ function timeOneConnect(timeoutMs) {
   });
 }
 
-export async function run() {
-  const browser = await launchChromium();
+export function run() {
+  return perBrowser(runIn);
+}
+
+async function runIn(browserName) {
+  const browser = await launchBrowser(browserName);
   try {
+    console.log(`  ${browserName} ${await browserVersion(browser)}`);
     const page = await newBenchPage(browser);
-    await page.goto(`${peerUrl}/`);
-    await page.waitForFunction(() => !document.querySelector("#connect").disabled, null, { timeout: 20_000 });
+    await gotoPage(page, `${peerUrl}/`);
+    await waitForPage(page, () => !document.querySelector("#connect").disabled, null, 20_000);
 
     const times = [];
     for (let i = 0; i < RUNS; i++) {
       const ms = await page.evaluate(timeOneConnect, 20_000);
       times.push(ms);
       await page.click("#disconnect");
-      await page.waitForFunction(() => document.querySelector("#status").textContent === "disconnected", null, { timeout: 20_000 });
+      await waitForPage(page, () => document.querySelector("#status").textContent === "disconnected", null, 20_000);
     }
 
     // Every session the bench opened is closed again.

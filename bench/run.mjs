@@ -4,6 +4,8 @@
 //   node bench/run.mjs [NAME...]     only bench/NAME.bench.mjs
 // Each bench module exports `name`, `needsPeer` and `run()` → { key: number }, and may
 // export `retiredKeys`: keys it used to write, removed from results.json when it has run.
+// Browser benches run once per browser of VOICELINK_BROWSERS (default chromium,firefox);
+// Firefox's keys carry a ".firefox" suffix (bench/lib.mjs perBrowser).
 import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { mergeResults } from "./lib.mjs";
@@ -35,6 +37,9 @@ for (const file of files) {
     retired.push(...(bench.retiredKeys || []));
     console.log(`  (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   } catch (e) {
+    // A bench that runs in several browsers attaches the figures of the browsers that
+    // succeeded (bench/lib.mjs perBrowser): they are stored, the bench still counts as failed.
+    if (e && e.figures) Object.assign(figures, e.figures);
     failed.push(bench.name);
     console.error(`  FAILED: ${e.stack || e}`);
   }
@@ -43,7 +48,7 @@ for (const file of files) {
 if (Object.keys(figures).length > 0) {
   mergeResults(figures, retired);
   console.log("\n## figures written to bench/results.json");
-  for (const [k, v] of Object.entries(figures)) console.log(`  ${k.padEnd(28)} ${v}`);
+  for (const [k, v] of Object.entries(figures)) console.log(`  ${k.padEnd(36)} ${v}`);
   if (retired.length > 0) console.log(`  (removed, replaced by the keys above: ${retired.join(", ")})`);
 }
 if (failed.length > 0) {

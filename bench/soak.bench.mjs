@@ -1,5 +1,8 @@
 // Soak: many connect/disconnect cycles of one VoiceLink in one page, then what
-// is left behind. Headless Chromium (flags from webdriver.json, fake microphone)
+// is left behind. In Chromium, then in Firefox ESR (VOICELINK_BROWSERS, default both;
+// Firefox's keys end in ".firefox"; BENCH_SOAK_CYCLES_FIREFOX cycles, default the same).
+// Firefox runs the probe page only: no heap measure there (no CDP), so no
+// soak.heap_growth_bytes.firefox and no second page. The rest describes Chromium: Headless Chromium (flags from webdriver.json, fake microphone)
 // against the dev peer on loopback; the demo page, `import("/pkg/index.js")`.
 //
 // One `new VoiceLink({ url: origin + "/whip" })`; CYCLES times (BENCH_SOAK_CYCLES,
@@ -36,9 +39,9 @@
 // dropped after each cycle: the soak does not use them.
 // After each page the dev peer's GET /_dev/state must report sessionsOpen 0 (printed;
 // the bench fails when it does not reach 0 within 10 s).
-import { launchChromium, peerUrl, peerJson, until } from "../scripts/chromium.mjs";
+import { peerUrl, peerJson, until } from "../scripts/chromium.mjs";
 import { probeInitScript } from "../scripts/probe.mjs";
-import { summary, newBenchPage } from "./lib.mjs";
+import { summary, newBenchPage, perBrowser, launchBrowser, browserVersion, gotoPage } from "./lib.mjs";
 
 export const name = "soak";
 export const needsPeer = true;
@@ -46,6 +49,8 @@ export const needsPeer = true;
 export const retiredKeys = ["soak.live_tracks"]; // counted getUserMedia's tracks only: now soak.live_capture_tracks
 
 const CYCLES = Number(process.env.BENCH_SOAK_CYCLES || 200);
+/** Firefox's cycles (BENCH_SOAK_CYCLES_FIREFOX, default the same as Chromium's). */
+const FIREFOX_CYCLES = Number(process.env.BENCH_SOAK_CYCLES_FIREFOX || CYCLES);
 const MAX_S = Number(process.env.BENCH_SOAK_MAX_S || 600);
 const WARMUP = 5;
 const STEP_TIMEOUT_MS = 15_000;
@@ -118,11 +123,10 @@ function pageInit() {
 /** One page, one VoiceLink, CYCLES cycles; with the probe installed first when `probe`. Returns
  * the cycle times, the JS heap after the warm-up and at the end, and (with the probe) what it
  * counts left after a bounded wait. */
-async function soakPage(browser, { probe, deadline }) {
-  const page = probe ? await newBenchPage(browser, probeInitScript) : await newBenchPage(browser);
+async function soakPage(browser, { probe, deadline, cycles, heap }) {
+  const page = await newBenchPage(browser, probe ? probeInitScript : null, pageInit);
   try {
-    await page.addInitScript(pageInit);
-    await page.goto(`${peerUrl}/`);
+    await gotoPage(page, `${peerUrl}/`);
     const before = await page.evaluate(
       async ({ stepTimeoutMs, deadline, probe }) => {
         const P = globalThis.__voicelinkProbe;
@@ -139,8 +143,10 @@ async function soakPage(browser, { probe, deadline }) {
       { stepTimeoutMs: STEP_TIMEOUT_MS, deadline, probe },
     );
 
-    const cdp = await page.context().newCDPSession(page);
+    // Chromium only (CDP); Firefox has no heap measure over WebDriver BiDi: NaN.
+    const cdp = heap ? await page.context().newCDPSession(page) : null;
     const heapUsed = async () => {
+      if (!cdp) return NaN;
       await cdp.send("HeapProfiler.collectGarbage");
       await cdp.send("HeapProfiler.collectGarbage");
       return (await cdp.send("Runtime.getHeapUsage")).usedSize;
@@ -153,11 +159,11 @@ async function soakPage(browser, { probe, deadline }) {
     const runCycles = (n) => page.evaluate((k) => window.__soak.cycles(k), n);
 
     const t0 = performance.now();
-    const warm = Math.min(WARMUP, CYCLES);
+    const warm = Math.min(WARMUP, cycles);
     const times = await runCycles(warm);
     const heapWarm = await heapUsed();
     const wasmWarm = await wasmBytes();
-    const rest = await runCycles(CYCLES - warm);
+    const rest = await runCycles(cycles - warm);
     times.connect.push(...rest.connect);
     times.disconnect.push(...rest.disconnect);
     await page.evaluate(() => window.__soak.dropQuanta());
@@ -210,17 +216,27 @@ function printPage(label, r) {
   const c = summary(r.times.connect);
   const d = summary(r.times.disconnect);
   console.log(`  ${label}: ${r.end.done} cycles in ${r.elapsed.toFixed(1)} s; connect p50 ${c.p50.toFixed(0)} ms (max ${c.max.toFixed(0)}), disconnect p50 ${d.p50.toFixed(0)} ms (max ${d.max.toFixed(0)})`);
-  console.log(`    heap used: ${r.heapWarm} B after ${r.warm} warm-up cycles, ${r.heapEnd} B after ${r.end.done} (growth ${r.heapEnd - r.heapWarm} B, ${((r.heapEnd - r.heapWarm) / Math.max(1, r.end.done - r.warm)).toFixed(0)} B/cycle)`);
+  if (Number.isNaN(r.heapWarm)) console.log("    heap used: not measured (no CDP in Firefox)");
+  else console.log(`    heap used: ${r.heapWarm} B after ${r.warm} warm-up cycles, ${r.heapEnd} B after ${r.end.done} (growth ${r.heapEnd - r.heapWarm} B, ${((r.heapEnd - r.heapWarm) / Math.max(1, r.end.done - r.warm)).toFixed(0)} B/cycle)`);
   console.log(`    wasm memory: ${r.wasmWarm} B after ${r.warm} warm-up cycles, ${r.wasmEnd} B after ${r.end.done}`);
   console.log(`    link after the last disconnect: status ${r.end.status}, teardownErrors ${JSON.stringify(r.end.teardownErrors)}`);
 }
 
-export async function run() {
+export function run() {
+  return perBrowser(runIn);
+}
+
+async function runIn(browserName) {
+  const chromium = browserName === "chromium";
+  const cycles = chromium ? CYCLES : FIREFOX_CYCLES;
   const deadline = Date.now() + MAX_S * 1000;
-  const browser = await launchChromium();
+  // Firefox (puppeteer): one page.evaluate runs all the cycles after the warm-up; puppeteer's
+  // protocol timeout (scripts/firefox.mjs: 60 s) would cut it, so it is the run's limit + 60 s.
+  const browser = await launchBrowser(browserName, chromium ? {} : { protocolTimeout: (MAX_S + 60) * 1000 });
   try {
+    console.log(`  ${browserName} ${await browserVersion(browser)}: ${cycles} cycles`);
     // 1. With the probe: what is left behind.
-    const a = await soakPage(browser, { probe: true, deadline });
+    const a = await soakPage(browser, { probe: true, deadline, cycles, heap: chromium });
     const { end } = a;
     const s = end.summary;
     printPage("with the probe", a);
@@ -234,17 +250,24 @@ export async function run() {
       throw new Error(`the probe recorded fewer objects than cycles (${JSON.stringify({ ...s, captureOrigins: undefined })}): it missed something`);
     }
 
+    const left = {
+      "soak.live_capture_tracks": end.left.captureTracks,
+      "soak.open_peer_connections": end.left.peerConnections,
+      "soak.live_audio_contexts": end.left.audioContexts,
+      "soak.active_media_elements": end.left.mediaElements,
+    };
+    // Firefox: no second page; its JS heap cannot be read over WebDriver BiDi (no CDP,
+    // no performance.memory), so there is no soak.heap_growth_bytes.firefox.
+    if (!chromium) return { "soak.cycles": a.end.done, ...left };
+
     // 2. Without the probe (it keeps every object it records): the JS heap.
-    const b = await soakPage(browser, { probe: false, deadline });
+    const b = await soakPage(browser, { probe: false, deadline, cycles, heap: true });
     printPage("without the probe (heap)", b);
     await peerClosed();
 
     return {
       "soak.cycles": Math.min(a.end.done, b.end.done),
-      "soak.live_capture_tracks": end.left.captureTracks,
-      "soak.open_peer_connections": end.left.peerConnections,
-      "soak.live_audio_contexts": end.left.audioContexts,
-      "soak.active_media_elements": end.left.mediaElements,
+      ...left,
       "soak.heap_growth_bytes": b.heapEnd - b.heapWarm,
     };
   } finally {

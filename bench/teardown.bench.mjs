@@ -1,5 +1,13 @@
 // Teardown: how audible ending a call is, and how fast the microphone is released.
 //
+// Runs in headless Chromium, then headless Firefox ESR (VOICELINK_BROWSERS, default both;
+// bench/lib.mjs perBrowser): the same page code; Firefox's keys end in ".firefox".
+// Firefox differences: its fake microphone (media.navigator.streams.fake) is its own steady
+// sine of amplitude 0.1, put at 440 Hz with media.navigator.audio.fake_frequency (no tone
+// file); the no-tone floor is scaled to that amplitude (0.001); privacy.reduceTimerPrecision
+// is off so performance.now() is in 20 µs rather than 1 ms steps; its AudioContexts run at
+// the sound server's rate (scripts/with-pulse.sh, 44.1 kHz). Described below for Chromium:
+//
 // Setup: headless Chromium (flags from webdriver.json) whose fake microphone plays
 // a steady 440 Hz sine at 0.5 full scale (bench/tone.mjs writes a 48 kHz mono WAV
 // of whole cycles, passed with --use-file-for-fake-audio-capture). The dev peer on
@@ -58,9 +66,10 @@
 //   (BENCH_TEARDOWN_MIC_RUNS, default 10) connect/disconnect cycles of one
 //   VoiceLink, ms (performance.now() resolution, 0.1 ms in Chromium here); 5 s
 //   without release fails the bench.
-import { launchChromium, chromeOptions, peerUrl, peerJson, until } from "../scripts/chromium.mjs";
+import { chromeOptions, peerUrl, peerJson, until } from "../scripts/chromium.mjs";
+import { firefoxOptions } from "../scripts/firefox.mjs";
 import { probeInitScript } from "../scripts/probe.mjs";
-import { summary, round, newBenchPage } from "./lib.mjs";
+import { summary, round, newBenchPage, perBrowser, launchBrowser, browserVersion, gotoPage } from "./lib.mjs";
 import { writeTone } from "./tone.mjs";
 
 export const name = "teardown";
@@ -71,7 +80,10 @@ export const needsPeer = true;
 // about once in 200.
 const RUNS = Number(process.env.BENCH_TEARDOWN_RUNS || 7);
 const MIC_RUNS = Number(process.env.BENCH_TEARDOWN_MIC_RUNS || 10);
+/** For Chromium's tone at 0.5; scaled with the tone's amplitude (Firefox: 0.1 → 0.001). */
 const STEADY_FLOOR = 0.005;
+/** The amplitude of Firefox's fake microphone tone (fixed in Firefox; measured: peak 0.09998). */
+const FIREFOX_TONE_AMPLITUDE = 0.1;
 const NAIVE_FLOOR = 2;
 const GOAL = 1.2;
 const TONE_HZ = 440;
@@ -310,17 +322,38 @@ async function micEndedRun({ audio }) {
   return { ms: t1 - t0, how, origins: made.map((c) => c.origin) };
 }
 
-export async function run() {
-  const tone = writeTone({ freq: TONE_HZ });
-  console.log(`  fake microphone: ${tone.path} (${TONE_HZ} Hz, 0.5, 48 kHz mono, ${tone.cycles} cycles)`);
-  const { args } = chromeOptions();
-  if (!args.some((a) => a === "--headless" || a.startsWith("--headless="))) args.push("--headless=new");
-  args.push(`--use-file-for-fake-audio-capture=${tone.path}`);
-  const browser = await launchChromium({ args });
+export function run() {
+  return perBrowser(runIn);
+}
+
+/** Launches `browserName` with its fake microphone playing the steady tone; returns
+ * { browser, steadyFloor }. */
+async function launchWithTone(browserName) {
+  if (browserName === "chromium") {
+    const tone = writeTone({ freq: TONE_HZ });
+    console.log(`  fake microphone: ${tone.path} (${TONE_HZ} Hz, 0.5, 48 kHz mono, ${tone.cycles} cycles)`);
+    const { args } = chromeOptions();
+    if (!args.some((a) => a === "--headless" || a.startsWith("--headless="))) args.push("--headless=new");
+    args.push(`--use-file-for-fake-audio-capture=${tone.path}`);
+    return { browser: await launchBrowser("chromium", { args }), steadyFloor: STEADY_FLOOR };
+  }
+  // Firefox: no tone file; its fake microphone (media.navigator.streams.fake, webdriver.json)
+  // is already a steady sine of fixed amplitude 0.1, 1000 Hz by default: the frequency pref
+  // puts it at the bench's 440 Hz. The floor scales with the amplitude.
+  // privacy.reduceTimerPrecision false: performance.now() in 20 µs steps (Firefox's
+  // unconditional clamp) instead of 1 ms (its default for a page that is not cross-origin
+  // isolated), so teardown.mic_ended_ms.firefox is not rounded to whole ms. Measurement only.
+  const prefs = { ...firefoxOptions().prefs, "media.navigator.audio.fake_frequency": TONE_HZ, "privacy.reduceTimerPrecision": false };
+  console.log(`  fake microphone: Firefox's own tone (media.navigator.audio.fake_frequency ${TONE_HZ}: ${TONE_HZ} Hz, ${FIREFOX_TONE_AMPLITUDE})`);
+  return { browser: await launchBrowser("firefox", { extraPrefsFirefox: prefs }), steadyFloor: (STEADY_FLOOR * FIREFOX_TONE_AMPLITUDE) / 0.5 };
+}
+
+async function runIn(browserName) {
+  const { browser, steadyFloor } = await launchWithTone(browserName);
   try {
-    const page = await newBenchPage(browser, probeInitScript);
-    await page.addInitScript(pageInit);
-    await page.goto(`${peerUrl}/`);
+    console.log(`  ${browserName} ${await browserVersion(browser)}`);
+    const page = await newBenchPage(browser, probeInitScript, pageInit);
+    await gotoPage(page, `${peerUrl}/`);
     await page.evaluate(async () => {
       if (!globalThis.__voicelinkProbe) throw new Error("the probe is not installed in the page");
       await import("/pkg/index.js");
@@ -352,8 +385,8 @@ export async function run() {
         const glitch = r.steady > GLITCH_FACTOR * r.toneStep;
         console.log(`  pop ${kind.padEnd(9)} #${attempts[kind]}: ${fmt(r)}${glitch ? " → discarded" : ""}`);
         if (r.teardownErrors && r.teardownErrors.length) console.log(`    teardownErrors: ${JSON.stringify(r.teardownErrors)}`);
-        if (!(r.steady >= STEADY_FLOOR)) {
-          throw new Error(`${kind} run ${attempts[kind]}: steady largest step ${r.steady} < ${STEADY_FLOOR}: the echoed tone is not reaching the destination`);
+        if (!(r.steady >= steadyFloor)) {
+          throw new Error(`${kind} run ${attempts[kind]}: steady largest step ${r.steady} < ${steadyFloor}: the echoed tone is not reaching the destination`);
         }
         if (glitch) discarded[kind]++;
         else ratios[kind].push(r.pop / r.steady);

@@ -3,7 +3,29 @@
 # bench/results.json. Builds like scripts/test.sh, then runs bench/run.mjs in a
 # loopback-only network namespace with the dev peer on 127.0.0.1:7878.
 #   scripts/bench.sh [NAME...]   only the benches bench/NAME.bench.mjs
+#
+#   VOICELINK_BROWSERS=chromium,firefox   (default: both, as scripts/test-browser.sh)
+# The teardown, soak and connect benches run in each listed browser, Chromium first;
+# Firefox's keys end in ".firefox". Firefox's Web Audio needs a sound server: with Firefox
+# in the list the benches run under scripts/with-pulse.sh (PulseAudio with a null sink,
+# inside the loopback namespace, stopped when they end).
 . "$(dirname "$0")/lib.sh"
+
+browsers="${VOICELINK_BROWSERS:-chromium,firefox}"
+want_firefox=0 want_any=0
+IFS=',' read -r -a _list <<<"$browsers"
+for b in "${_list[@]}"; do
+  b="$(echo "$b" | tr -d '[:space:]' | tr '[:upper:]' '[:lower:]')"
+  case "$b" in
+    chromium) want_any=1 ;;
+    firefox) want_firefox=1 want_any=1 ;;
+    "") ;;
+    *) die "VOICELINK_BROWSERS: unknown browser '$b' (known: chromium, firefox)" ;;
+  esac
+done
+[ "$want_any" = 1 ] || die "VOICELINK_BROWSERS='$browsers' names no browser"
+pulse=()
+if [ "$want_firefox" = 1 ]; then pulse=(scripts/with-pulse.sh); fi
 
 t_all=$SECONDS
 step "setup" scripts/setup.sh
@@ -15,7 +37,7 @@ if [ $# -eq 0 ] || printf '%s\n' "$@" | grep -qx size; then
   step "install the libraries the size bench compares with" \
     node -e 'import("./bench/size.bench.mjs").then((m) => m.ensurePeers())'
 fi
-step "benchmarks (loopback namespace, dev peer on $TEST_PEER_URL)" \
+step "benchmarks (loopback namespace, dev peer on $TEST_PEER_URL; browsers $browsers)" \
   timeout --kill-after=30s "${BENCH_TIMEOUT:-30m}" scripts/netns.sh scripts/with-peer.sh "$TEST_PEER_PORT" target/dev-peer-bench.log \
-  node bench/run.mjs "$@"
+  env VOICELINK_BROWSERS="$browsers" "${pulse[@]}" node bench/run.mjs "$@"
 log "benchmarks done (total $((SECONDS - t_all)) s); figures in bench/results.json"

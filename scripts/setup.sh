@@ -3,21 +3,24 @@
 # skipped when it is already there, so a second run takes a second or two.
 #
 #   scripts/setup.sh               everything (tests, benches)
-#   scripts/setup.sh --no-browser  no Chromium/chromedriver/iproute2 (the demo)
+#   scripts/setup.sh --no-browser  no browsers, drivers, iproute2 (the demo)
 #   VOICELINK_SETUP_BROWSER=0      same as --no-browser
 #
 # Parts:
 #   1. rust target wasm32-unknown-unknown           (rustup)
 #   2. chromium, chromium-driver, iproute2          (apt, only if missing)
-#   3. wasm-bindgen CLI, same version as Cargo.lock (cargo install, no --locked)
-#   4. node_modules                                 (npm ci / npm install)
+#   3. firefox-esr, pulseaudio (no recommends)      (apt, only if missing)
+#   4. geckodriver 0.37.1                           (cargo install, ~4-6 min cold;
+#                                                    its build folder is deleted)
+#   5. wasm-bindgen CLI, same version as Cargo.lock (cargo install, no --locked)
+#   6. node_modules                                 (npm ci / npm install)
 . "$(dirname "$0")/lib.sh"
 
 browser="${VOICELINK_SETUP_BROWSER:-1}"
 for arg in "$@"; do
   case "$arg" in
     --no-browser) browser=0 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) die "setup.sh: unknown argument '$arg' (try --help)" ;;
   esac
 done
@@ -35,29 +38,75 @@ else
   rustup target add wasm32-unknown-unknown
 fi
 
+# apt-get as root or through sudo; `apt-get update` once per run, before the first install.
+apt_updated=0
+apt_install() {
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null || die "need root (or sudo) to apt-get install $*"
+    sudo="sudo"
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  if [ "$apt_updated" = 0 ]; then
+    $sudo apt-get update
+    apt_updated=1
+  fi
+  $sudo apt-get install -y "$@"
+}
+
 # 2. Chromium, chromedriver, ip (tests only) ---------------------------------
 if [ "$browser" = 1 ]; then
   if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] && command -v ip >/dev/null; then
     log "setup: chromium, chromedriver, ip present"
   else
     log "setup: apt-get install chromium chromium-driver iproute2"
-    sudo=""
-    if [ "$(id -u)" != 0 ]; then
-      command -v sudo >/dev/null || die "need root (or sudo) to apt-get install chromium chromium-driver iproute2"
-      sudo="sudo"
-    fi
-    export DEBIAN_FRONTEND=noninteractive
-    $sudo apt-get update
-    $sudo apt-get install -y chromium chromium-driver iproute2
+    apt_install chromium chromium-driver iproute2
     [ -x /usr/bin/chromium ] || die "apt installed chromium but /usr/bin/chromium is missing"
     [ -x /usr/bin/chromedriver ] || die "apt installed chromium-driver but /usr/bin/chromedriver is missing"
     command -v ip >/dev/null || die "apt installed iproute2 but 'ip' is missing"
+  fi
+
+  # 3. Firefox ESR and PulseAudio (tests only) -------------------------------
+  # PulseAudio: Firefox's Web Audio needs a sound server (scripts/with-pulse.sh
+  # runs one with a null sink during the tests); without recommends it is ~10 MB.
+  if [ -x /usr/bin/firefox-esr ]; then
+    log "setup: firefox-esr present"
+  else
+    log "setup: apt-get install firefox-esr (~430 MB)"
+    apt_install firefox-esr
+    [ -x /usr/bin/firefox-esr ] || die "apt installed firefox-esr but /usr/bin/firefox-esr is missing"
+  fi
+  if command -v pulseaudio >/dev/null; then
+    log "setup: pulseaudio present"
+  else
+    log "setup: apt-get install --no-install-recommends pulseaudio"
+    apt_install --no-install-recommends pulseaudio
+    command -v pulseaudio >/dev/null || die "apt installed pulseaudio but 'pulseaudio' is missing"
+  fi
+
+  # 4. geckodriver (wasm-bindgen-test-runner drives Firefox through it) -------
+  gd_version=0.37.1
+  have_gd="$(geckodriver --version 2>/dev/null | awk 'NR==1 {print $2}' || true)"
+  if [ "$have_gd" = "$gd_version" ]; then
+    log "setup: geckodriver $gd_version present"
+  else
+    log "setup: cargo install geckodriver --version $gd_version (have: ${have_gd:-none}; ~4-6 min cold)"
+    # Built in a folder of our own, deleted afterwards whatever happens (~390 MB).
+    gd_build="$(mktemp -d "${TMPDIR:-/tmp}/geckodriver-build.XXXXXX")"
+    trap 'rm -rf "$gd_build"' EXIT
+    rc=0
+    cargo install geckodriver --version "$gd_version" --force --target-dir "$gd_build" || rc=$?
+    rm -rf "$gd_build"
+    trap - EXIT
+    [ "$rc" = 0 ] || die "cargo install geckodriver --version $gd_version failed (exit $rc)"
+    got="$(geckodriver --version | awk 'NR==1 {print $2}')"
+    [ "$got" = "$gd_version" ] || die "installed geckodriver reports '$got', wanted '$gd_version' (is ~/.cargo/bin first on PATH?)"
   fi
 else
   log "setup: browser part skipped (--no-browser)"
 fi
 
-# 3. wasm-bindgen CLI at exactly the crate's wasm-bindgen version -------------
+# 5. wasm-bindgen CLI at exactly the crate's wasm-bindgen version -------------
 # Cargo.lock's [[package]] name = "wasm-bindgen" entry, else Cargo.toml's "=X" pin.
 wb_version=""
 if [ -f Cargo.lock ]; then
@@ -85,7 +134,7 @@ else
   [ "$got" = "$wb_version" ] || die "installed wasm-bindgen CLI reports '$got', wanted '$wb_version' (is ~/.cargo/bin first on PATH?)"
 fi
 
-# 4. node_modules ------------------------------------------------------------
+# 6. node_modules ------------------------------------------------------------
 # npm writes node_modules/.package-lock.json on every install; compare with it.
 if [ -f package-lock.json ]; then
   if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

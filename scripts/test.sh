@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test (this is `npm test` and what CI runs):
-#   setup → core unit tests (native) → build dev peer, package, wasm tests →
+#   setup → core unit tests (native), clippy → build dev peer, package, wasm tests →
 #   in a loopback-only network namespace, with the dev peer on 127.0.0.1:7878:
-#   wasm-bindgen tests in headless Chromium, then the e2e tests (playwright-core).
+#   wasm-bindgen tests in headless Chromium and in headless Firefox, then the
+#   e2e tests in both (scripts/test-browser.sh; VOICELINK_BROWSERS=chromium or
+#   =firefox narrows a local run, default both).
 # Exits non-zero if any part fails. Build failures stop the run; test failures
 # are collected and the remaining tests still run.
 . "$(dirname "$0")/lib.sh"
@@ -13,6 +15,11 @@ failed=()
 step "setup" scripts/setup.sh
 
 step "core unit tests (native)" cargo test -p voicelink --lib || failed+=("core unit tests")
+
+# clippy.toml forbids web-sys's MediaStream::clone / MediaStreamTrack::clone (JS clone(): a new
+# capture track nobody stops); README "Tests" promises this check.
+step "clippy (wasm32, -D warnings)" cargo clippy --target wasm32-unknown-unknown -p voicelink -- -D warnings \
+  || failed+=("clippy")
 
 step "build dev peer (release)" build_peer
 step "build package (pkg/)" build_pkg

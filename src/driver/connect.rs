@@ -89,6 +89,19 @@ impl Link {
         if !self.is_current(conn) {
             return Ok(());
         }
+        // The previous connection's session is hung up before a new one is offered (a fresh
+        // session after an outage, a connect() right after a disconnect()): its teardown hangs up
+        // after the fade, ~25-50 ms, bounded (WHIP DELETE 3 s, a custom hangup HANGUP_TIMEOUT_MS).
+        // Chromium happened to get here later than that; Firefox gathers loopback candidates in
+        // a few ms and offered first (tests/protocols.rs
+        // `a_custom_signaling_object_connects_reconnects_and_hangs_up`, Firefox).
+        let previous = self.0.state.borrow().closing.clone();
+        if let Some(closing) = previous {
+            let _ = wasm_bindgen_futures::JsFuture::from(closing).await;
+            if !self.is_current(conn) {
+                return Ok(());
+            }
+        }
 
         self.phase(conn, ConnectPhase::Signaling);
         let abort = js::abort_controller()?;

@@ -7,6 +7,7 @@
 //! to a media element. Where there is no `AudioContext`, the element plays unmuted and teardown
 //! mutes it before pausing. The context itself belongs to [`super::audio::AudioGraph`].
 
+use gloo_events::EventListener;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AudioContext, AudioContextState, GainNode, HtmlAudioElement, MediaStream, MediaStreamAudioSourceNode};
@@ -47,6 +48,8 @@ pub struct Playback {
     el: HtmlAudioElement,
     stream: MediaStream,
     graph: Option<Graph>,
+    /// The context's `statechange` listener of [`Playback::when_started`] (removed on stop).
+    started: Option<EventListener>,
 }
 
 fn graph_for(ctx: &AudioContext, stream: &MediaStream) -> Result<Graph, JsValue> {
@@ -87,7 +90,30 @@ impl Playback {
             };
             on_play_result(blocked);
         });
-        Ok((Playback { el, stream, graph }, ctx_blocked))
+        Ok((Playback { el, stream, graph, started: None }, ctx_blocked))
+    }
+
+    /// Calls `f` when the context turns `running` later while the element plays (not paused).
+    /// Nothing when the context already runs or there is no graph.
+    ///
+    /// Firefox: a new `AudioContext` reads `suspended` until its audio output stream has
+    /// started, whatever the autoplay policy says — measured with Firefox 153 ESR on
+    /// PulseAudio: ~30 ms at low latency, up to ~2 s on a sound server that wakes rarely (a bare
+    /// null sink). Chromium reads `running` at once unless autoplay blocks it.
+    /// So `suspended` when the remote track arrives is not proof of an autoplay block: without
+    /// this, `audioBlocked` stayed `true` while the audio played (tests/e2e/demo.test.mjs, "an
+    /// audio output that starts late"). The listener lives as long as this playback.
+    pub fn when_started(&mut self, f: impl Fn() + 'static) {
+        let Some(g) = &self.graph else { return };
+        if g.ctx.state() == AudioContextState::Running {
+            return;
+        }
+        let (ctx, el) = (g.ctx.clone(), self.el.clone());
+        self.started = Some(EventListener::new(&g.ctx, "statechange", move |_| {
+            if ctx.state() == AudioContextState::Running && !el.paused() {
+                f();
+            }
+        }));
     }
 
     /// The remote stream being played.
@@ -146,6 +172,7 @@ impl Playback {
     /// `srcObject` and disconnects the nodes (the shared context is closed by its owner). Each
     /// part runs even when an earlier one throws; the first error is returned.
     pub fn stop(&mut self) -> Result<(), JsValue> {
+        self.started = None;
         let el: &JsValue = self.el.as_ref();
         let mut first = None;
         let mut note = |r: Result<JsValue, JsValue>| {
