@@ -28,6 +28,7 @@ pub mod quality;
 pub mod sdp;
 pub mod session;
 pub mod snapshot;
+pub mod telemetry;
 #[cfg(test)]
 pub mod types;
 

@@ -6,8 +6,8 @@ use super::error::{ErrorCode, LinkError};
 use super::machine::{ConnectPhase, ConnectTimings, EndReason, Machine, Status};
 use super::outbox::Outbox;
 use super::control::ControlState;
-use super::levels::Level;
 use super::quality::{Grade, Grader, Quality};
+use super::telemetry::Telemetry;
 
 /// The snapshot's `error`: `{ code, message, status }`.
 #[derive(Clone, Debug, PartialEq, TS)]
@@ -118,7 +118,7 @@ impl Snapshot {
 
     /// The snapshot of a machine, its outbox and its quality grader. Times are as of the
     /// machine's last input.
-    pub fn of(m: &Machine, outbox: &Outbox, grader: &Grader, mic: &Level, remote: &Level) -> Snapshot {
+    pub fn of(m: &Machine, outbox: &Outbox, telemetry: &Telemetry) -> Snapshot {
         Snapshot {
             status: m.status(),
             phase: m.phase(),
@@ -128,7 +128,7 @@ impl Snapshot {
             end_reason: m.end_reason(),
             connect_ms: m.connect_ms(),
             connect_timings: m.timings(),
-            quality: Snapshot::quality_of(m, grader),
+            quality: Snapshot::quality_of(m, telemetry.grader()),
             audio_blocked: m.audio_blocked(),
             teardown_errors: m.teardown_errors().to_vec(),
             can_reconnect: m.can_reconnect(),
@@ -138,9 +138,9 @@ impl Snapshot {
             session_replaced: m.session_replaced(),
             queued_messages: outbox.len(),
             dropped_messages: outbox.dropped(),
-            mic_level: mic.shown(),
-            remote_level: remote.shown(),
-            is_speaking: mic.speaking(),
+            mic_level: telemetry.mic().shown(),
+            remote_level: telemetry.remote().shown(),
+            is_speaking: telemetry.mic().speaking(),
             control: None,
         }
     }

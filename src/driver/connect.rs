@@ -4,21 +4,18 @@
 //! result is released at once — a late `getUserMedia` has its tracks stopped, a late WHIP
 //! session is deleted.
 
-use std::cell::Cell;
-use std::rc::Rc;
-
-use gloo_timers::callback::Interval;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Event, MessageEvent, RtcPeerConnection};
+use web_sys::{Event, MessageEvent};
 
-use super::{Link, TokenSource, LOW_WATER_BYTES, METER_INTERVAL_MS};
+use super::{Link, TokenSource};
+use crate::core::outbox::LOW_WATER_BYTES;
 use crate::platform::audio::AudioGraph;
 use crate::core::{ConnectPhase, ErrorCode, Input, LinkError};
 use crate::platform::channel::Channel;
 use crate::platform::mic::Microphone;
 use crate::platform::peer::{self, Peer};
 use crate::platform::playback::Playback;
-use crate::platform::{clock, js, stats};
+use crate::platform::js;
 
 impl Link {
     pub(super) async fn run_connect(&self, conn: u32) {
@@ -63,12 +60,10 @@ impl Link {
                 None
             }
         };
-        let meter = self.every(METER_INTERVAL_MS, Link::on_meter_tick);
         {
             let mut st = self.0.state.borrow_mut();
-            st.res.mic = Some(mic);
-            st.res.audio = audio;
-            st.res.meter = Some(meter);
+            st.media.mic = Some(mic);
+            st.media.audio = audio;
         }
 
         self.phase(conn, ConnectPhase::Offer);
@@ -78,12 +73,10 @@ impl Link {
         self.wire_peer(&mut peer, conn);
         self.wire_channel(&mut channel, conn);
         let pc = peer.connection().clone();
-        let sampler = self.start_sampler(conn, pc.clone());
         {
             let mut st = self.0.state.borrow_mut();
-            st.res.peer = Some(peer);
-            st.res.channel = Some(channel);
-            st.res.sampler = Some(sampler);
+            st.media.peer = Some(peer);
+            st.media.channel = Some(channel);
         }
         let offer = peer::create_offer(&pc, false, config.signaling.waits_for_candidates()).await?;
         if !self.is_current(conn) {
@@ -106,11 +99,11 @@ impl Link {
         self.phase(conn, ConnectPhase::Signaling);
         let abort = js::abort_controller()?;
         let signal = abort.signal();
-        self.0.state.borrow_mut().res.signaling_abort = Some(abort);
+        self.0.state.borrow_mut().media.signaling_abort = Some(abort);
         let previous = self.0.state.borrow().last_session.clone();
         let answer = config.signaling.offer(&config.options.url, token.as_deref(), &offer, previous.as_ref(), &signal).await;
         if self.is_current(conn) {
-            self.0.state.borrow_mut().res.signaling_abort = None;
+            self.0.state.borrow_mut().media.signaling_abort = None;
         }
         let mut answer = match answer {
             Ok(a) => a,
@@ -133,32 +126,6 @@ impl Link {
         peer::apply_answer(&pc, &answer.sdp).await?;
         self.phase(conn, ConnectPhase::Ice);
         Ok(())
-    }
-
-    /// Reads `getStats()` every `outageTimeoutMs / 4` (at most 250 ms): the transport's bytes
-    /// received feed the machine (the link's own outage signal), and every `statsIntervalMs`
-    /// the quality grader. One `getStats()` at a time.
-    pub(super) fn start_sampler(&self, conn: u32, pc: RtcPeerConnection) -> Interval {
-        let period = (self.0.config.options.outage_timeout_ms / 4).max(50).min(250);
-        let weak = self.weak();
-        let busy = Rc::new(Cell::new(false));
-        Interval::new(period, move || {
-            if busy.get() {
-                return;
-            }
-            busy.set(true);
-            let (weak, pc, busy) = (weak.clone(), pc.clone(), busy.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                let reading = stats::read_timed(&pc).await;
-                busy.set(false);
-                if let (Some(link), Some((r, started))) = (Link::from_weak(&weak), reading) {
-                    link.on_stats(conn, clock::now_ms(), r.transport_bytes_received, r.raw);
-                    if link.0.config.options.profile {
-                        clock::measure("voicelink:stats-tick", started);
-                    }
-                }
-            });
-        })
     }
 
     /// Attaches the peer connection listeners; each is owned by the `Peer` and removed when it
@@ -206,7 +173,7 @@ impl Link {
             return;
         }
         let Some(stream) = peer::track_stream(ev) else { return };
-        if let Some(p) = &self.0.state.borrow().res.playback {
+        if let Some(p) = &self.0.state.borrow().media.playback {
             if p.stream().id() == stream.id() {
                 return;
             }
@@ -214,7 +181,7 @@ impl Link {
         let weak = self.weak();
         let on_play_result = move |blocked: bool| {
             if let Some(link) = Link::from_weak(&weak) {
-                let still_blocked = link.0.state.borrow().res.playback.as_ref().is_some_and(|p| p.is_blocked());
+                let still_blocked = link.0.state.borrow().media.playback.as_ref().is_some_and(|p| p.is_blocked());
                 link.dispatch(if blocked || still_blocked {
                     Input::AudioBlocked { conn }
                 } else {
@@ -222,7 +189,7 @@ impl Link {
                 });
             }
         };
-        let ctx = self.0.state.borrow().res.audio.as_ref().map(|a| a.context().clone());
+        let ctx = self.0.state.borrow().media.audio.as_ref().map(|a| a.context().clone());
         match Playback::start(Clone::clone(&stream), ctx.as_ref(), on_play_result) {
             Ok((mut playback, blocked)) => {
                 // Firefox reads a new context `suspended` until its output has started: clear the
@@ -235,10 +202,10 @@ impl Link {
                 });
                 let old = {
                     let mut st = self.0.state.borrow_mut();
-                    if let Some(audio) = st.res.audio.as_mut() {
+                    if let Some(audio) = st.media.audio.as_mut() {
                         audio.watch_remote(&stream);
                     }
-                    st.res.playback.replace(playback)
+                    st.media.playback.replace(playback)
                 };
                 drop(old);
                 if blocked {

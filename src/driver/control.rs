@@ -1,8 +1,8 @@
 //! The control WebSocket (issue 7, seed 003) beside the media connection: applies the pure
-//! [`Control`] machine's effects with a [`Socket`] and two timers. It follows the link: it
-//! opens once the media session exists, announces it, and closes (1000) when the link ends.
+//! [`Control`] machine's effects with a [`Socket`]; its heartbeat and retry are deadlines on the
+//! driver's one timer. It follows the link ([`Control::follow`]): it opens once the media
+//! session exists, announces it, and closes (1000) when the link ends.
 
-use gloo_timers::callback::Timeout;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{CloseEvent, MessageEvent};
 
@@ -16,15 +16,11 @@ use crate::platform::{clock, js};
 pub(super) struct ControlLink {
     pub(super) machine: Control,
     socket: Option<Socket>,
-    heartbeat: Option<Timeout>,
-    retry: Option<Timeout>,
-    /// The media session the channel was started for (None: not started, or stopped).
-    started_for: Option<Option<String>>,
 }
 
 impl ControlLink {
     pub(super) fn new(machine: Control) -> ControlLink {
-        ControlLink { machine, socket: None, heartbeat: None, retry: None, started_for: None }
+        ControlLink { machine, socket: None }
     }
 }
 
@@ -47,30 +43,22 @@ impl Link {
         for e in effects {
             self.apply_control(e, data);
         }
+        self.rearm();
     }
 
     /// Keeps the control channel in step with the link: started (or re-announced) when the
     /// link is connected on a session, stopped when the link has ended.
     pub(super) fn sync_control(&self) {
-        let input = {
+        let effects = {
             let mut st = self.0.state.borrow_mut();
             let status = st.machine.status();
-            let session = st.machine.session().and_then(|s| s.id.clone());
+            let connected_on = (status == Status::Connected).then(|| st.machine.session().and_then(|s| s.id.clone()));
+            let ended = matches!(status, Status::Disconnected | Status::Failed | Status::Idle);
             let Some(c) = st.control.as_mut() else { return };
-            match status {
-                Status::Connected if c.started_for.as_ref() != Some(&session) => {
-                    c.started_for = Some(session.clone());
-                    Some(ControlInput::Start { session_id: session })
-                }
-                Status::Disconnected | Status::Failed | Status::Idle if c.started_for.is_some() => {
-                    c.started_for = None;
-                    Some(ControlInput::Stop)
-                }
-                _ => None,
-            }
+            c.machine.follow(clock::now_ms(), connected_on, ended)
         };
-        if let Some(input) = input {
-            self.control(input);
+        for e in effects {
+            self.apply_control(e, &JsValue::UNDEFINED);
         }
     }
 
@@ -90,27 +78,7 @@ impl Link {
                     let _ = s.close(code);
                 }
             }
-            ControlEffect::ArmHeartbeat { ms } => {
-                let t = self.after(ms, |link| link.control(ControlInput::HeartbeatDue));
-                let old = self.0.state.borrow_mut().control.as_mut().and_then(|c| c.heartbeat.replace(t));
-                drop(old);
-            }
-            ControlEffect::ArmRetry { ms } => {
-                let t = self.after(ms, |link| link.control(ControlInput::RetryDue));
-                let old = self.0.state.borrow_mut().control.as_mut().and_then(|c| c.retry.replace(t));
-                drop(old);
-            }
-            ControlEffect::CancelTimers => {
-                let old = self.0.state.borrow_mut().control.as_mut().map(|c| (c.heartbeat.take(), c.retry.take()));
-                drop(old);
-            }
-            ControlEffect::Deliver => {
-                let kind = message_type(data).map_or(JsValue::NULL, |t| JsValue::from_str(&t));
-                let event = js_sys::Object::new();
-                let _ = js_sys::Reflect::set(&event, &"type".into(), &kind);
-                let _ = js_sys::Reflect::set(&event, &"data".into(), data);
-                self.emit(|i| &i.control_listeners, &event.into());
-            }
+            ControlEffect::Deliver => self.emit_control(message_type(data), data),
             ControlEffect::Report(e) => self.report(&e),
             ControlEffect::Notify => {
                 self.notify();

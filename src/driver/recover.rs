@@ -13,7 +13,7 @@ use crate::core::{sdp, ErrorCode, Input, LinkError, Session};
 use crate::platform::channel::Channel;
 use crate::platform::peer::Peer;
 use crate::platform::signaling::{pipecat, whip, Recovery, Signaling};
-use crate::platform::{clock, peer, stats};
+use crate::platform::{clock, peer};
 
 /// A recovery step's failure: the error, and whether only a fresh session can help.
 type Failure = (LinkError, bool);
@@ -22,29 +22,12 @@ impl Link {
     pub(super) async fn run_ice_restart(&self, conn: u32, seq: u32, session: Session) {
         match self.ice_restart_steps(conn, &session).await {
             Ok(()) => {
+                // Read stats every 25 ms for a second instead of waiting for the regular read,
+                // so the link is `connected` as soon as bytes flow again.
+                self.0.state.borrow_mut().telemetry.restart_answered(clock::now_ms());
                 self.dispatch(Input::RestartAnswered { conn, seq });
-                self.watch_restore(conn).await;
             }
             Err((error, needs_fresh_session)) => self.dispatch(Input::RestartFailed { conn, seq, error, needs_fresh_session }),
-        }
-    }
-
-    /// Reads stats every 25 ms (for at most a second) after a restart answer, instead of
-    /// waiting for the 250 ms sampler, so the link is `connected` as soon as bytes flow again.
-    async fn watch_restore(&self, conn: u32) {
-        for _ in 0..40 {
-            let pc = {
-                let st = self.0.state.borrow();
-                if !st.machine.is_current(conn) || st.machine.status() != crate::core::Status::Reconnecting {
-                    return;
-                }
-                st.res.peer.as_ref().map(|p| p.connection().clone())
-            };
-            let Some(pc) = pc else { return };
-            if let Some(r) = stats::read(&pc).await {
-                self.on_stats(conn, clock::now_ms(), r.transport_bytes_received, r.raw);
-            }
-            gloo_timers::future::TimeoutFuture::new(25).await;
         }
     }
 
@@ -64,7 +47,7 @@ impl Link {
     /// remote description.
     async fn custom_ice_restart(&self, conn: u32, session: &Session) -> Result<(), Failure> {
         let Signaling::Custom(custom) = &*self.0.config.signaling else { return Ok(()) };
-        let pc = self.0.state.borrow().res.peer.as_ref().map(|p| p.connection().clone());
+        let pc = self.0.state.borrow().media.peer.as_ref().map(|p| p.connection().clone());
         let pc = pc.ok_or_else(|| (LinkError::new(ErrorCode::PeerConnection, "no peer connection to restart"), true))?;
         let offer = peer::create_offer(&pc, true, true).await.map_err(|e| (e, false))?;
         if !self.is_current(conn) {
@@ -86,7 +69,7 @@ impl Link {
         let Signaling::Pipecat { request_data } = &*self.0.config.signaling else { return Ok(()) };
         let config = &self.0.config;
         let plain = |e| (e, false);
-        let mic = self.0.state.borrow().res.mic.as_ref().map(|m| (m.audio_track(), Clone::clone(m.stream())));
+        let mic = self.0.state.borrow().media.mic.as_ref().map(|m| (m.audio_track(), Clone::clone(m.stream())));
         let Some((Some(track), stream)) = mic else {
             return Err((LinkError::new(ErrorCode::MicUnavailable, "no microphone track to send on a new peer connection"), true));
         };
@@ -112,21 +95,19 @@ impl Link {
         if !self.is_current(conn) {
             return Ok(());
         }
-        let sampler = self.start_sampler(conn, pc);
         let old = {
             let mut st = self.0.state.borrow_mut();
-            st.rx_base = st.rx_last; // the new transport counts bytes from 0
-            (st.res.peer.replace(peer), st.res.channel.replace(channel), st.res.sampler.replace(sampler))
+            st.telemetry.new_transport(); // the new transport counts bytes from 0
+            (st.media.peer.replace(peer), st.media.channel.replace(channel))
         };
         // Now, and not before: the old peer connection and its channel go.
-        let (old_peer, old_channel, old_sampler) = old;
+        let (old_peer, old_channel) = old;
         if let Some(mut c) = old_channel {
             let _ = c.close();
         }
         if let Some(mut p) = old_peer {
             let _ = p.close();
         }
-        drop(old_sampler);
         self.dispatch(Input::SessionCreated { conn, session: answer.session });
         Ok(())
     }
@@ -135,7 +116,7 @@ impl Link {
     fn signaling_signal(&self) -> Result<web_sys::AbortSignal, LinkError> {
         let abort = crate::platform::js::abort_controller()?;
         let signal = abort.signal();
-        let old = self.0.state.borrow_mut().res.signaling_abort.replace(abort);
+        let old = self.0.state.borrow_mut().media.signaling_abort.replace(abort);
         drop(old);
         Ok(signal)
     }
@@ -143,7 +124,7 @@ impl Link {
     /// WHIP's ICE restart: `PATCH` of a trickle-ICE fragment with the new credentials.
     async fn whip_ice_restart(&self, conn: u32, session: &Session) -> Result<(), Failure> {
         let fail = |code, message: &str| (LinkError::new(code, message), false);
-        let pc = self.0.state.borrow().res.peer.as_ref().map(|p| p.connection().clone());
+        let pc = self.0.state.borrow().media.peer.as_ref().map(|p| p.connection().clone());
         let token = session.token.clone();
         // No peer connection or session URL to restart: only a fresh session can help.
         let pc = pc.ok_or_else(|| (LinkError::new(ErrorCode::PeerConnection, "no peer connection to restart"), true))?;
@@ -168,12 +149,12 @@ impl Link {
 
         // Seed 004: a closed data channel cannot be reused — open a new one on the same
         // association.
-        let closed = self.0.state.borrow().res.channel.as_ref().is_none_or(|c| !c.is_open() && !c.is_connecting());
+        let closed = self.0.state.borrow().media.channel.as_ref().is_none_or(|c| !c.is_open() && !c.is_connecting());
         if closed && self.is_current(conn) {
             let mut channel =
                 Channel::create(&pc, &self.0.config.options.data_channel_label).map_err(|e| (e, false))?;
             self.wire_channel(&mut channel, conn);
-            let old = self.0.state.borrow_mut().res.channel.replace(channel);
+            let old = self.0.state.borrow_mut().media.channel.replace(channel);
             drop(old);
         }
         Ok(())

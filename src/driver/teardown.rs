@@ -21,7 +21,7 @@ use std::rc::Rc;
 use gloo_timers::future::TimeoutFuture;
 use wasm_bindgen::JsValue;
 
-use super::{Link, Resources};
+use super::{Link, Media};
 use crate::core::{Input, Session};
 use crate::platform::js;
 
@@ -49,7 +49,8 @@ impl Link {
     pub(super) fn teardown(&self, session: Option<Session>, page_exit: bool) {
         let (mut res, fade_ms) = {
             let mut st = self.0.state.borrow_mut();
-            (std::mem::take(&mut st.res), self.0.config.options.fade_out_ms)
+            st.telemetry.stop();
+            (std::mem::take(&mut st.media), self.0.config.options.fade_out_ms)
         };
         let mut failed = Vec::new();
 
@@ -74,12 +75,6 @@ impl Link {
         }
         if let Some(channel) = res.channel.as_mut() {
             channel.remove_listeners();
-        }
-        if res.sampler.take().is_some() {
-            step(&mut failed, "stats sampler", Ok(()));
-        }
-        if res.meter.take().is_some() {
-            step(&mut failed, "level meter", Ok(()));
         }
 
         if fade_ms == 0 {
@@ -129,7 +124,7 @@ impl Link {
 }
 
 /// Step 2: playback, the audio context, data channel, peer connection.
-fn release(res: &mut Resources, failed: &mut Vec<&'static str>) {
+fn release(res: &mut Media, failed: &mut Vec<&'static str>) {
     if let Some(mut playback) = res.playback.take() {
         step(failed, "playback", playback.stop());
     }

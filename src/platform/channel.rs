@@ -5,6 +5,7 @@ use wasm_bindgen::JsValue;
 use web_sys::{Event, RtcDataChannel, RtcDataChannelInit, RtcDataChannelState, RtcPeerConnection};
 
 use super::js;
+use crate::core::outbox::{Sink, HIGH_WATER_BYTES};
 use crate::core::{ErrorCode, LinkError};
 
 /// An `RTCDataChannel` (ordered, reliable) with the listeners attached to it. Dropping it
@@ -64,16 +65,6 @@ impl Channel {
         (size.is_finite() && size > 0.0).then_some(size)
     }
 
-    /// Sends a text message. Errors: `not-connected` when the channel is not open (the message
-    /// may wait for it), `send-failed` when `RTCDataChannel.send` threw (the message cannot go).
-    pub fn send(&self, text: &str) -> Result<(), LinkError> {
-        if !self.is_open() {
-            return Err(LinkError::new(ErrorCode::NotConnected, "the data channel is not open: wait for status \"connected\""));
-        }
-        self.dc.send_with_str(text).map_err(|e| {
-            LinkError::new(ErrorCode::SendFailed, format!("the data channel refused a message: {}", js::error_message(&e)))
-        })
-    }
 
     /// Removes the listeners (events after this reach nobody); the channel stays open.
     pub fn remove_listeners(&mut self) {
@@ -93,5 +84,28 @@ impl Channel {
 impl Drop for Channel {
     fn drop(&mut self) {
         let _ = self.close();
+    }
+}
+
+/// The outbox's view of the channel ([`Outbox::send`](crate::core::outbox::Outbox::send) and
+/// `flush` decide; this only reads and sends).
+impl Sink for Channel {
+    fn ready(&self) -> bool {
+        self.is_open() && self.buffered_amount() < HIGH_WATER_BYTES
+    }
+
+    fn max_message_size(&self) -> Option<f64> {
+        Channel::max_message_size(self)
+    }
+
+    /// Sends a text message. Errors: `not-connected` when the channel is not open (the message
+    /// may wait for it), `send-failed` when `RTCDataChannel.send` threw (the message cannot go).
+    fn send(&mut self, text: &str) -> Result<(), LinkError> {
+        if !self.is_open() {
+            return Err(LinkError::new(ErrorCode::NotConnected, "the data channel is not open: wait for status \"connected\""));
+        }
+        self.dc.send_with_str(text).map_err(|e| {
+            LinkError::new(ErrorCode::SendFailed, ["the data channel refused a message: ", &js::error_message(&e)].concat())
+        })
     }
 }

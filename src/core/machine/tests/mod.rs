@@ -10,11 +10,10 @@ mod visibility;
 
 use super::*;
 use crate::core::error::ErrorCode;
-use crate::core::levels::Level;
 use crate::core::options::{HiddenPolicy, RawOptions};
 use crate::core::outbox::Outbox;
-use crate::core::quality::Grader;
 use crate::core::snapshot::Snapshot;
+use crate::core::telemetry::Telemetry;
 
 /// Feeds `Input::Timeout` at each deadline at or before `t` (ms), earliest first, as the driver's
 /// timer would; returns every effect, in order. The machine's time is then the last deadline
@@ -43,9 +42,7 @@ pub(super) fn notify_times(m: &mut Machine, t: f64) -> Vec<f64> {
 
 /// The snapshot of `m` (empty outbox, no quality samples, silent meters).
 pub(super) fn view(m: &Machine) -> Snapshot {
-    let o = opts(1000);
-    let level = Level::new(o.speaking_threshold, o.speaking_hang_ms);
-    Snapshot::of(m, &Outbox::new(10), &Grader::new(o.quality), &level, &level)
+    Snapshot::of(m, &Outbox::new(10), &Telemetry::new(&opts(1000)))
 }
 
 pub(super) fn opts(connect_timeout_ms: u32) -> Options {

@@ -1,7 +1,8 @@
 //! The optional control channel: a WebSocket beside the media connection (seed 003).
 //!
-//! Sans-IO like [`super::machine`]: the driver feeds socket events and timer expiries in,
-//! and applies the effects. Once the media session exists the channel opens and announces it
+//! Sans-IO like [`super::machine`]: the driver feeds socket events in, and `Timeout` at the
+//! deadline [`Control::poll_timeout`] gives (the heartbeat or the next attempt), and applies the
+//! effects. [`Control::follow`] couples it to the link's status. Once the media session exists the channel opens and announces it
 //! (`{"type":"session_info","session_id":…}`); the server confirms with `session_confirmed`.
 //! A heartbeat `ping` goes out every `heartbeatMs`; no message at all for
 //! `heartbeatTimeoutMs` counts as an outage. A close that is not normal (code ≠ 1000) or an
@@ -84,10 +85,9 @@ pub enum ControlInput {
         /// The close code (RFC 6455 §7.4).
         code: u16,
     },
-    /// The heartbeat timer fired.
-    HeartbeatDue,
-    /// The reconnect timer fired.
-    RetryDue,
+    /// Time passed: the heartbeat or the next attempt is due when `now` reached
+    /// [`Control::poll_timeout`] (earlier, nothing happens).
+    Timeout,
     /// The app sends a message.
     Send {
         /// The message text.
@@ -142,18 +142,6 @@ pub enum ControlEffect {
         /// The close code (RFC 6455 §7.4).
         code: u16,
     },
-    /// Arm the heartbeat timer (replacing one that is armed).
-    ArmHeartbeat {
-        /// Milliseconds.
-        ms: u32,
-    },
-    /// Arm the reconnect timer.
-    ArmRetry {
-        /// Milliseconds.
-        ms: u32,
-    },
-    /// Cancel both timers.
-    CancelTimers,
     /// Hand the incoming message (the one the input carried) to the app (`on("control", …)`).
     Deliver,
     /// Report a problem to the app (`on("error", …)`).
@@ -174,6 +162,10 @@ pub struct Control {
     outbox: Outbox,
     rng: Rng,
     reconnects: u32,
+    /// When the heartbeat (up) or the next attempt (reconnecting) is due, ms.
+    deadline: Option<f64>,
+    /// The media session the channel was started for (`None`: not started, or stopped).
+    started_for: Option<Option<String>>,
 }
 
 /// Close code of a normal closure (RFC 6455 §7.4.1).
@@ -195,6 +187,31 @@ impl Control {
             outbox,
             rng: Rng::new(seed),
             reconnects: 0,
+            deadline: None,
+            started_for: None,
+        }
+    }
+
+    /// When the next [`ControlInput::Timeout`] is due (ms, the caller's clock); `None`: no
+    /// heartbeat or attempt is scheduled.
+    pub fn poll_timeout(&self) -> Option<f64> {
+        self.deadline
+    }
+
+    /// Keeps the channel in step with the link: `connected_on` is `Some(session id)` while the
+    /// link is connected (started, or the new session announced, when it changes); `ended` when
+    /// the link is idle, disconnected or failed (stopped). Other statuses change nothing.
+    pub fn follow(&mut self, now_ms: f64, connected_on: Option<Option<String>>, ended: bool) -> Vec<ControlEffect> {
+        match connected_on {
+            Some(session) if self.started_for.as_ref() != Some(&session) => {
+                self.started_for = Some(session.clone());
+                self.handle(now_ms, ControlInput::Start { session_id: session })
+            }
+            None if ended && self.started_for.is_some() => {
+                self.started_for = None;
+                self.handle(now_ms, ControlInput::Stop)
+            }
+            _ => Vec::new(),
         }
     }
 
@@ -230,7 +247,8 @@ impl Control {
     fn open(&mut self) -> Vec<ControlEffect> {
         self.generation += 1;
         self.state = ControlState::Connecting;
-        vec![ControlEffect::CancelTimers, ControlEffect::Open { generation: self.generation }, ControlEffect::Notify]
+        self.deadline = None;
+        vec![ControlEffect::Open { generation: self.generation }, ControlEffect::Notify]
     }
 
     fn announce(&self) -> ControlEffect {
@@ -238,7 +256,8 @@ impl Control {
     }
 
     fn down(&mut self, now: f64, close: Option<u16>) -> Vec<ControlEffect> {
-        let mut out = vec![ControlEffect::CancelTimers];
+        self.deadline = None;
+        let mut out = Vec::new();
         if let Some(code) = close {
             out.push(ControlEffect::Close { code });
         }
@@ -249,9 +268,8 @@ impl Control {
             self.attempts += 1;
             self.state = ControlState::Reconnecting;
             let ms = self.options.backoff.delay_ms(self.attempts, self.rng.next_f64());
-            out.push(ControlEffect::ArmRetry { ms });
+            self.deadline = Some(now + ms as f64);
         }
-        let _ = now;
         out.push(ControlEffect::Notify);
         out
     }
@@ -290,7 +308,7 @@ impl Control {
                 while let Some(m) = self.outbox.pop() {
                     out.push(ControlEffect::Send(Outgoing::App(m)));
                 }
-                out.push(ControlEffect::ArmHeartbeat { ms: self.options.heartbeat_ms.min(self.options.heartbeat_timeout_ms) });
+                self.deadline = Some(now_ms + self.options.heartbeat_ms.min(self.options.heartbeat_timeout_ms) as f64);
                 out.push(ControlEffect::Notify);
                 out
             }
@@ -322,7 +340,8 @@ impl Control {
                 }
                 if code == NORMAL_CLOSURE {
                     self.state = ControlState::Closed;
-                    return vec![ControlEffect::CancelTimers, ControlEffect::Notify];
+                    self.deadline = None;
+                    return vec![ControlEffect::Notify];
                 }
                 let mut out = vec![ControlEffect::Report(LinkError::new(
                     ErrorCode::ControlClosed,
@@ -331,8 +350,15 @@ impl Control {
                 out.extend(self.down(now_ms, None));
                 out
             }
-            ControlInput::HeartbeatDue => {
+            ControlInput::Timeout => {
+                if self.deadline.is_none_or(|at| now_ms < at) {
+                    return Vec::new();
+                }
+                if self.state == ControlState::Reconnecting {
+                    return self.open();
+                }
                 if !self.is_up() {
+                    self.deadline = None;
                     return Vec::new();
                 }
                 let silent = now_ms - self.last_rx_ms;
@@ -344,17 +370,9 @@ impl Control {
                     out.extend(self.down(now_ms, Some(HEARTBEAT_TIMEOUT_CLOSURE)));
                     return out;
                 }
-                let next = (self.options.heartbeat_timeout_ms as f64 - silent).max(1.0) as u32;
-                vec![
-                    ControlEffect::Send(Outgoing::Ping { ts_ms: now_ms.round() as u64 }),
-                    ControlEffect::ArmHeartbeat { ms: self.options.heartbeat_ms.min(next) },
-                ]
-            }
-            ControlInput::RetryDue => {
-                if self.state != ControlState::Reconnecting {
-                    return Vec::new();
-                }
-                self.open()
+                let next = (self.options.heartbeat_timeout_ms as f64 - silent).max(1.0);
+                self.deadline = Some(now_ms + next.min(self.options.heartbeat_ms as f64));
+                vec![ControlEffect::Send(Outgoing::Ping { ts_ms: now_ms.round() as u64 })]
             }
             ControlInput::Send { text } => {
                 if self.is_up() && self.outbox.is_empty() {
@@ -370,7 +388,8 @@ impl Control {
                 }
                 self.state = ControlState::Closed;
                 self.outbox.clear();
-                let mut out = vec![ControlEffect::CancelTimers];
+                self.deadline = None;
+                let mut out = Vec::new();
                 if was_open {
                     out.push(ControlEffect::Close { code: NORMAL_CLOSURE });
                 }
@@ -382,110 +401,4 @@ impl Control {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn opts() -> ControlOptions {
-        ControlOptions {
-            url: "ws://h/control".into(),
-            heartbeat_ms: 30_000,
-            heartbeat_timeout_ms: 65_000,
-            backoff: Backoff { base_ms: 5_000, cap_ms: 30_000, attempts: 3, spread_ms: 0, jitter: true },
-            outbox_capacity: 2,
-        }
-    }
-
-    fn json(kind: Option<&str>) -> Incoming {
-        Incoming::Json { kind: kind.map(str::to_string) }
-    }
-
-    fn started() -> Control {
-        let mut c = Control::new(opts(), 3);
-        c.handle(0.0, ControlInput::Start { session_id: Some("s\"1".into()) });
-        c.handle(10.0, ControlInput::Opened { generation: 1 });
-        c
-    }
-
-    #[test]
-    fn opens_after_the_session_and_announces_it() {
-        let mut c = Control::new(opts(), 3);
-        let fx = c.handle(0.0, ControlInput::Start { session_id: Some("s\"1".into()) });
-        assert!(fx.contains(&ControlEffect::Open { generation: 1 }));
-        let fx = c.handle(10.0, ControlInput::Opened { generation: 1 });
-        assert_eq!(fx[0], ControlEffect::Send(Outgoing::SessionInfo { session_id: Some("s\"1".into()) }));
-        assert!(fx.contains(&ControlEffect::ArmHeartbeat { ms: 30_000 }));
-        assert_eq!(c.state(), ControlState::Open);
-        c.handle(20.0, ControlInput::Message { generation: 1, message: json(Some("session_confirmed")) });
-        assert_eq!(c.state(), ControlState::Confirmed);
-    }
-
-    #[test]
-    fn messages_are_delivered_in_order_and_stale_sockets_ignored() {
-        let mut c = started();
-        for _ in 0..3 {
-            let fx = c.handle(20.0, ControlInput::Message { generation: 1, message: json(None) });
-            assert_eq!(fx, vec![ControlEffect::Deliver]);
-        }
-        assert!(c.handle(20.0, ControlInput::Message { generation: 0, message: json(None) }).is_empty());
-        let fx = c.handle(20.0, ControlInput::Message { generation: 1, message: Incoming::NotJson });
-        assert!(matches!(fx.as_slice(), [ControlEffect::Report(e)] if e.code == ErrorCode::ControlInvalidJson), "{fx:?}");
-        // Only the parsed `type` counts: a nested "type" is not the message's.
-        let fx = c.handle(20.0, ControlInput::Message { generation: 1, message: json(Some("x")) });
-        assert_eq!(fx, vec![ControlEffect::Deliver]);
-        assert_eq!(c.state(), ControlState::Open);
-    }
-
-    #[test]
-    fn abnormal_close_reconnects_with_backoff_and_reannounces_normal_close_does_not() {
-        let mut c = started();
-        let fx = c.handle(100.0, ControlInput::Closed { generation: 1, code: 1006 });
-        let ms = fx.iter().find_map(|e| match e { ControlEffect::ArmRetry { ms } => Some(*ms), _ => None }).unwrap();
-        assert!(ms <= 5_000);
-        assert_eq!(c.state(), ControlState::Reconnecting);
-        // Sent while down: buffered (capacity 2, oldest dropped), delivered after the announce.
-        for m in ["a", "b", "c"] {
-            c.handle(200.0, ControlInput::Send { text: m.into() });
-        }
-        assert_eq!((c.queued(), c.dropped()), (2, 1));
-        let fx = c.handle(5_100.0, ControlInput::RetryDue);
-        assert!(fx.contains(&ControlEffect::Open { generation: 2 }));
-        let fx = c.handle(5_200.0, ControlInput::Opened { generation: 2 });
-        let sent: Vec<&Outgoing> = fx.iter().filter_map(|e| match e { ControlEffect::Send(s) => Some(s), _ => None }).collect();
-        assert_eq!(
-            sent,
-            [&Outgoing::SessionInfo { session_id: Some("s\"1".into()) }, &Outgoing::App("b".into()), &Outgoing::App("c".into())]
-        );
-        assert_eq!(c.reconnects(), 1);
-        let fx = c.handle(6_000.0, ControlInput::Closed { generation: 2, code: 1000 });
-        assert_eq!(fx, vec![ControlEffect::CancelTimers, ControlEffect::Notify]);
-        assert_eq!(c.state(), ControlState::Closed, "a normal close does not reconnect");
-    }
-
-    #[test]
-    fn heartbeat_pings_and_a_silent_socket_is_an_outage() {
-        let mut c = started();
-        let fx = c.handle(30_010.0, ControlInput::HeartbeatDue);
-        assert_eq!(fx[0], ControlEffect::Send(Outgoing::Ping { ts_ms: 30_010 }));
-        c.handle(40_000.0, ControlInput::Message { generation: 1, message: json(Some("pong")) });
-        assert!(c.handle(70_000.0, ControlInput::HeartbeatDue).iter().all(|e| !matches!(e, ControlEffect::Close { .. })));
-        let fx = c.handle(105_001.0, ControlInput::HeartbeatDue);
-        assert!(fx.contains(&ControlEffect::Close { code: HEARTBEAT_TIMEOUT_CLOSURE }));
-        assert_eq!(c.state(), ControlState::Reconnecting);
-    }
-
-    #[test]
-    fn gives_up_after_the_attempts_and_stop_closes_normally() {
-        let mut c = started();
-        for g in 1..=4 {
-            c.handle(0.0, ControlInput::Closed { generation: g, code: 1011 });
-            c.handle(0.0, ControlInput::RetryDue);
-        }
-        assert_eq!(c.state(), ControlState::Closed);
-        let mut c = started();
-        c.handle(0.0, ControlInput::Send { text: "x".into() });
-        let fx = c.handle(1.0, ControlInput::Stop);
-        assert_eq!(fx, vec![ControlEffect::CancelTimers, ControlEffect::Close { code: 1000 }, ControlEffect::Notify]);
-        assert!(c.handle(2.0, ControlInput::Closed { generation: 1, code: 1000 }).is_empty());
-        assert_eq!(c.queued(), 0);
-    }
-}
+mod tests;
