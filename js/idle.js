@@ -26,6 +26,9 @@ export const IDLE_SNAPSHOT = freeze({
   micLevel: 0,
   remoteLevel: 0,
   isSpeaking: false,
+  micEnabled: true,
+  micDeviceId: "default",
+  networkOnline: true,
   control: null,
 });
 

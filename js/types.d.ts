@@ -56,6 +56,13 @@ dataChannelLabel?: string,
  */
 fadeOutMs?: number, 
 /**
+ * What `setMicEnabled(false)` does (default `true`): stop the capture track, so the
+ * browser's microphone indicator goes off, while the uplink keeps flowing as silence;
+ * unmuting captures again (same constraints and device) and swaps the track in without
+ * renegotiation. `false`: `track.enabled = false` — instant, but the indicator stays on.
+ */
+muteReleasesMic?: boolean, 
+/**
  * What to do when the page is hidden (Page Visibility API): `"disconnect"` (default; the
  * microphone is released) or `"none"`.
  */
@@ -329,6 +336,23 @@ remoteLevel: number,
  */
 isSpeaking: boolean, 
 /**
+ * `false` while the app muted the microphone (`setMicEnabled(false)`) or it was lost with
+ * nothing to take over. With `muteReleasesMic` (default) the capture track is stopped
+ * while muted (the browser's mic indicator is off) and the uplink carries silence.
+ */
+micEnabled: boolean, 
+/**
+ * The microphone the app chose (`setMicrophone`, or `audio.deviceId`): a `deviceId` from
+ * `listMicrophones()`, or `"default"` (the system default, followed on `devicechange`).
+ */
+micDeviceId: string, 
+/**
+ * `false` after the browser's `offline` event until `online` (`navigator.onLine` at
+ * start): the outage is declared at once; after `online` the automatic policy attempts at
+ * once, the manual one shows `canReconnect` ("Reconnect now").
+ */
+networkOnline: boolean, 
+/**
  * The control WebSocket, when `options.control` is set; `null` otherwise.
  */
 control: VoiceLinkControlView | null, };
@@ -460,4 +484,4 @@ export type VoiceLinkControlState = "idle" | "connecting" | "open" | "confirmed"
  * A stable error code. Its string form (`as_str`) is the `code` property of the JS
  * `Error` the library throws or rejects with, and never changes between versions.
  */
-export type VoiceLinkErrorCode = "invalid-option" | "invalid-argument" | "unsupported" | "token-failed" | "mic-denied" | "mic-unavailable" | "peer-connection" | "signaling-network" | "signaling-http" | "unauthorized" | "signaling-answer" | "connect-timeout" | "ice-failed" | "aborted" | "not-connected" | "disposed" | "no-session" | "send-failed" | "control-invalid-json" | "control-closed" | "control-timeout" | "control-failed";
+export type VoiceLinkErrorCode = "invalid-option" | "invalid-argument" | "unsupported" | "token-failed" | "mic-denied" | "mic-unavailable" | "mic-lost" | "peer-connection" | "signaling-network" | "signaling-http" | "unauthorized" | "signaling-answer" | "connect-timeout" | "ice-failed" | "aborted" | "not-connected" | "disposed" | "no-session" | "send-failed" | "control-invalid-json" | "control-closed" | "control-timeout" | "control-failed";

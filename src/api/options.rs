@@ -356,6 +356,7 @@ pub fn parse(value: &JsValue) -> Result<Config, LinkError> {
         connect_timeout_ms: f.num("connectTimeoutMs"),
         data_channel_label: f.text("dataChannelLabel"),
         fade_out_ms: f.num("fadeOutMs"),
+        mute_releases_mic: f.flag("muteReleasesMic"),
         visibility: f.text("visibility"),
         visibility_grace_ms: f.num("visibilityGraceMs"),
         resume_on_visible: f.flag("resumeOnVisible"),

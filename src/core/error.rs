@@ -22,6 +22,10 @@ pub enum ErrorCode {
     /// `"mic-unavailable"`: no usable microphone (`NotFoundError`, `NotReadableError`,
     /// `OverconstrainedError`, ...).
     MicUnavailable,
+    /// `"mic-lost"` (on `on("error")`): the capture track ended mid-call (unplugged, revoked)
+    /// and no other microphone could take over: the session stays, `micEnabled` is `false`,
+    /// the uplink sends silence; `setMicEnabled(true)` or `setMicrophone(id)` tries again.
+    MicLost,
     /// `"peer-connection"`: creating the peer connection or the SDP offer failed.
     PeerConnection,
     /// `"signaling-network"`: the WHIP request did not get an HTTP response (network, CORS).
@@ -71,6 +75,7 @@ js_names!(ErrorCode {
     TokenFailed => "token-failed",
     MicDenied => "mic-denied",
     MicUnavailable => "mic-unavailable",
+    MicLost => "mic-lost",
     PeerConnection => "peer-connection",
     SignalingNetwork => "signaling-network",
     SignalingHttp => "signaling-http",
@@ -246,6 +251,7 @@ mod tests {
             ErrorCode::TokenFailed,
             ErrorCode::MicDenied,
             ErrorCode::MicUnavailable,
+            ErrorCode::MicLost,
             ErrorCode::PeerConnection,
             ErrorCode::SignalingNetwork,
             ErrorCode::SignalingHttp,

@@ -22,6 +22,7 @@ pub mod control;
 pub mod error;
 pub mod levels;
 pub mod machine;
+pub mod mic;
 pub mod options;
 pub mod outbox;
 pub mod quality;

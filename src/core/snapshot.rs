@@ -7,6 +7,7 @@ use super::machine::{ConnectPhase, ConnectTimings, EndReason, Machine, Status};
 use super::outbox::Outbox;
 use super::control::ControlState;
 use super::quality::{Grade, Grader, Quality};
+use super::mic::MicState;
 use super::telemetry::Telemetry;
 
 /// The snapshot's `error`: `{ code, message, status }`.
@@ -97,6 +98,17 @@ pub struct Snapshot {
     /// `true` while the microphone level is at or above `speakingThreshold`, and for
     /// `speakingHangMs` after.
     pub is_speaking: bool,
+    /// `false` while the app muted the microphone (`setMicEnabled(false)`) or it was lost with
+    /// nothing to take over. With `muteReleasesMic` (default) the capture track is stopped
+    /// while muted (the browser's mic indicator is off) and the uplink carries silence.
+    pub mic_enabled: bool,
+    /// The microphone the app chose (`setMicrophone`, or `audio.deviceId`): a `deviceId` from
+    /// `listMicrophones()`, or `"default"` (the system default, followed on `devicechange`).
+    pub mic_device_id: String,
+    /// `false` after the browser's `offline` event until `online` (`navigator.onLine` at
+    /// start): the outage is declared at once; after `online` the automatic policy attempts at
+    /// once, the manual one shows `canReconnect` ("Reconnect now").
+    pub network_online: bool,
     /// The control WebSocket, when `options.control` is set; `null` otherwise.
     pub control: Option<ControlView>,
 }
@@ -118,7 +130,7 @@ impl Snapshot {
 
     /// The snapshot of a machine, its outbox and its quality grader. Times are as of the
     /// machine's last input.
-    pub fn of(m: &Machine, outbox: &Outbox, telemetry: &Telemetry) -> Snapshot {
+    pub fn of(m: &Machine, outbox: &Outbox, telemetry: &Telemetry, mic: &MicState) -> Snapshot {
         Snapshot {
             status: m.status(),
             phase: m.phase(),
@@ -141,6 +153,9 @@ impl Snapshot {
             mic_level: telemetry.mic().shown(),
             remote_level: telemetry.remote().shown(),
             is_speaking: telemetry.mic().speaking(),
+            mic_enabled: mic.enabled(),
+            mic_device_id: mic.device_id().to_string(),
+            network_online: m.network_online(),
             control: None,
         }
     }

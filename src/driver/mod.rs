@@ -40,6 +40,7 @@ pub use config::{Config, TokenSource};
 use events::Events;
 use media::{Media, Pending};
 
+use crate::core::mic::MicState;
 use crate::core::outbox::Outbox;
 use crate::core::telemetry::Telemetry;
 use crate::core::{Effect, EndReason, ErrorCode, Input, LinkError, Machine, Snapshot, Status};
@@ -56,6 +57,8 @@ struct State {
     telemetry: Telemetry,
     /// Messages sent while the data channel was not open.
     outbox: Outbox,
+    /// The app's microphone choices: muted or not, which device.
+    mic: MicState,
     /// The optional control WebSocket.
     control: Option<control::ControlLink>,
     /// Page lifecycle listeners: attached on the first `connect()`, removed by `dispose()`.
@@ -63,9 +66,9 @@ struct State {
     /// The one timer, and the deadline (absolute ms) it is armed for (`timer.rs`).
     timer: Option<(f64, Timeout)>,
     /// The pending `connect()` promise.
-    connecting: Option<Pending>,
+    connect_promise: Option<Pending>,
     /// The pending `reconnect()` promise.
-    reconnecting: Option<Pending>,
+    reconnect_promise: Option<Pending>,
     /// Settles when the last teardown's hang-up has settled.
     closing: Option<Promise>,
     /// The last session an offer made (a fresh offer after an outage tells an app's
@@ -97,13 +100,14 @@ impl Link {
             media: Media::default(),
             telemetry: Telemetry::new(options),
             outbox: Outbox::new(options.outbox_capacity),
+            mic: MicState::new(options),
             control: options.control.clone().map(|c| {
                 control::ControlLink::new(crate::core::control::Control::new(c, seed.rotate_left(17) ^ 0x5bd1_e995))
             }),
             page: None,
             timer: None,
-            connecting: None,
-            reconnecting: None,
+            connect_promise: None,
+            reconnect_promise: None,
             closing: None,
             last_session: None,
             snapshot: None,
@@ -146,7 +150,7 @@ impl Link {
                 wasm_bindgen_futures::spawn_local(async move { link.run_ice_restart(conn, seq, session).await });
             }
             Effect::SettleReconnect(result) => {
-                let pending = self.0.state.borrow_mut().reconnecting.take();
+                let pending = self.0.state.borrow_mut().reconnect_promise.take();
                 if let Some(p) = pending {
                     p.settle(result);
                 }
@@ -163,7 +167,7 @@ impl Link {
                 wasm_bindgen_futures::spawn_local(async move { signaling.hangup(&url, &session, false).await });
             }
             Effect::SettleConnect(result) => {
-                let pending = self.0.state.borrow_mut().connecting.take();
+                let pending = self.0.state.borrow_mut().connect_promise.take();
                 if let Some(p) = pending {
                     p.settle(result);
                 }
@@ -216,8 +220,8 @@ impl Link {
             let st = self.0.state.borrow();
             let existing = match st.machine.status() {
                 Status::Connected => return Promise::resolve(&JsValue::UNDEFINED),
-                Status::Connecting => st.connecting.as_ref(),
-                Status::Interrupted | Status::Reconnecting => st.reconnecting.as_ref(),
+                Status::Connecting => st.connect_promise.as_ref(),
+                Status::Interrupted | Status::Reconnecting => st.reconnect_promise.as_ref(),
                 _ => None,
             };
             if let Some(p) = existing {
@@ -229,7 +233,7 @@ impl Link {
         let promise = pending.promise.clone();
         {
             let mut st = self.0.state.borrow_mut();
-            let slot = if input == Input::Connect { &mut st.connecting } else { &mut st.reconnecting };
+            let slot = if input == Input::Connect { &mut st.connect_promise } else { &mut st.reconnect_promise };
             *slot = Some(pending);
         }
         self.dispatch(input);
@@ -299,7 +303,7 @@ impl Link {
     /// The snapshot as a frozen JS object — the same object until something changes.
     pub fn snapshot(&self) -> JsValue {
         let mut st = self.0.state.borrow_mut();
-        let mut snap = Snapshot::of(&st.machine, &st.outbox, &st.telemetry);
+        let mut snap = Snapshot::of(&st.machine, &st.outbox, &st.telemetry, &st.mic);
         snap.control = Link::control_view(&st).map(|(state, queued, dropped, reconnects)| {
             crate::core::snapshot::ControlView { state, queued_messages: queued, dropped_messages: dropped, reconnects }
         });

@@ -103,6 +103,9 @@ pub fn to_js(s: &Snapshot) -> JsValue {
     o.set("micLevel", s.mic_level.into());
     o.set("remoteLevel", s.remote_level.into());
     o.set("isSpeaking", s.is_speaking.into());
+    o.set("micEnabled", s.mic_enabled.into());
+    o.set("micDeviceId", s.mic_device_id.as_str().into());
+    o.set("networkOnline", s.network_online.into());
     o.set("control", s.control.as_ref().map_or(JsValue::NULL, control));
     o.frozen()
 }

@@ -93,6 +93,11 @@ pub enum Input {
     PageVisible,
     /// `pagehide` or `freeze`: the page is going away or being frozen.
     PageHide,
+    /// The browser's `offline` (`online: false`) or `online` event (`window`, HTML §8.9).
+    Network {
+        /// `navigator.onLine` after the event.
+        online: bool,
+    },
     /// The browser's autoplay policy blocked remote audio of connection `conn`.
     AudioBlocked {
         /// Connection generation: one number per peer connection.

@@ -31,6 +31,7 @@
 
 mod connect;
 mod io;
+mod network;
 mod recovery;
 mod state;
 mod status;
@@ -92,6 +93,8 @@ struct Ctx {
     /// The last ICE restart number handed out.
     restart_seq: u32,
     page: Page,
+    /// `navigator.onLine` as the last `online`/`offline` event left it.
+    online: bool,
     record: Record,
 }
 
@@ -124,6 +127,7 @@ impl Machine {
                 last_conn: 0,
                 restart_seq: 0,
                 page: Page::Visible,
+                online: true,
                 record: Record::default(),
             },
             state: State::Idle,
@@ -200,6 +204,10 @@ impl Machine {
     /// peer connection; 0 before the first).
     pub fn conn(&self) -> u32 {
         self.ctx.last_conn
+    }
+    /// `false` between the browser's `offline` and `online` events.
+    pub fn network_online(&self) -> bool {
+        self.ctx.online
     }
     /// `true` while the autoplay policy blocks remote audio (see `resumeAudio()`).
     pub fn audio_blocked(&self) -> bool {
@@ -296,6 +304,7 @@ impl Ctx {
             Input::PageHidden => visibility::on_hidden(self, state, now),
             Input::PageVisible => visibility::on_visible(self, state, now),
             Input::PageHide => visibility::on_page_hide(self, state),
+            Input::Network { online } => network::on_network(self, state, now, online),
             Input::Timeout => time::on_timeout(self, state, now),
             Input::TeardownFailed { steps } => {
                 if steps.is_empty() || steps == self.record.teardown_errors {
@@ -405,6 +414,7 @@ fn tag(input: &Input) -> Option<u32> {
         | Input::PageHidden
         | Input::PageVisible
         | Input::PageHide
+        | Input::Network { .. }
         | Input::TeardownFailed { .. }
         | Input::Reconnect
         | Input::Timeout => None,

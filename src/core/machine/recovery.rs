@@ -121,6 +121,12 @@ fn healed(ctx: &Ctx, conn: &Conn, now: f64) -> bool {
     conn.ready() && now - conn.rx_growth_at < ctx.cfg.outage_timeout_ms as f64
 }
 
+/// An attempt now, with the backoff reset (the network came back: the waits so far were for
+/// nothing).
+pub(super) fn attempt_now(ctx: &mut Ctx, now: f64, outage: Outage, conn: Option<Conn>) -> Step {
+    start_attempt(ctx, now, 0, outage, conn)
+}
+
 /// One recovery attempt: an ICE restart of the live session within the grace period, else a
 /// fresh session.
 fn start_attempt(ctx: &mut Ctx, now: f64, attempts: u32, outage: Outage, conn: Option<Conn>) -> Step {

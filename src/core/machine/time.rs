@@ -48,8 +48,9 @@ pub(super) fn next(ctx: &Ctx, state: &State) -> Option<(f64, Due)> {
         State::Connecting(s) => offer(Some(s.deadline), Due::Attempt),
         State::Reconnecting(s) => {
             offer(s.retry.deadline(), Due::Attempt);
+            // Offline, the automatic policy holds its attempts until `online`.
             if let Retry::Waiting { due_at, .. } = s.retry {
-                offer(Some(due_at), Due::Retry);
+                offer(Some(due_at).filter(|_| ctx.online), Due::Retry);
             }
         }
         _ => {}

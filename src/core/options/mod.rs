@@ -179,6 +179,8 @@ pub struct Options {
     pub data_channel_label: String,
     /// Playback fade-out on teardown, in ms (0 = none).
     pub fade_out_ms: u32,
+    /// A mute stops the capture track (the uplink carries silence) instead of disabling it.
+    pub mute_releases_mic: bool,
     /// Page visibility behaviour.
     pub visibility: VisibilityPolicy,
     /// Reconnect policy.
@@ -331,6 +333,7 @@ impl Options {
             connect_timeout_ms,
             data_channel_label: data_channel_label.to_string(),
             fade_out_ms,
+            mute_releases_mic: raw.mute_releases_mic.unwrap_or(true),
             visibility,
             reconnect,
             backoff,

@@ -48,6 +48,12 @@ pub struct RawOptions {
     /// no pop (default 20, 0..1000).
     #[ts(optional)]
     pub fade_out_ms: Option<f64>,
+    /// What `setMicEnabled(false)` does (default `true`): stop the capture track, so the
+    /// browser's microphone indicator goes off, while the uplink keeps flowing as silence;
+    /// unmuting captures again (same constraints and device) and swaps the track in without
+    /// renegotiation. `false`: `track.enabled = false` — instant, but the indicator stays on.
+    #[ts(optional)]
+    pub mute_releases_mic: Option<bool>,
     /// What to do when the page is hidden (Page Visibility API): `"disconnect"` (default; the
     /// microphone is released) or `"none"`.
     #[ts(optional, type = "\"disconnect\" | \"none\"")]

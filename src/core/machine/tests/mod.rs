@@ -4,6 +4,7 @@
 
 mod connect;
 mod props;
+mod network;
 mod recovery;
 mod time;
 mod visibility;
@@ -13,6 +14,7 @@ use crate::core::error::ErrorCode;
 use crate::core::options::{HiddenPolicy, RawOptions};
 use crate::core::outbox::Outbox;
 use crate::core::snapshot::Snapshot;
+use crate::core::mic::MicState;
 use crate::core::telemetry::Telemetry;
 
 /// Feeds `Input::Timeout` at each deadline at or before `t` (ms), earliest first, as the driver's
@@ -42,7 +44,7 @@ pub(super) fn notify_times(m: &mut Machine, t: f64) -> Vec<f64> {
 
 /// The snapshot of `m` (empty outbox, no quality samples, silent meters).
 pub(super) fn view(m: &Machine) -> Snapshot {
-    Snapshot::of(m, &Outbox::new(10), &Telemetry::new(&opts(1000)))
+    Snapshot::of(m, &Outbox::new(10), &Telemetry::new(&opts(1000)), &MicState::new(&opts(1000)))
 }
 
 pub(super) fn opts(connect_timeout_ms: u32) -> Options {
