@@ -23,6 +23,7 @@ use log::info;
 use serde_json::Value;
 use str0m::change::SdpOffer;
 use str0m::channel::ChannelId;
+use str0m::rtp::Extension;
 use str0m::{Candidate, Input, Rtc, RtcConfig};
 
 use crate::delay::DelayQueue;
@@ -52,6 +53,10 @@ const CONNECT_TIMEOUT_PER_DELAY: u32 = 6;
 /// packets/s and STUN consent checks every few seconds). str0m's own
 /// ICE-lite timeout is 15 s.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The id of the RFC 6464 audio level extension in the session's own map
+/// (str0m's and Chrome's default).
+const AUDIO_LEVEL_EXT_ID: u8 = 1;
 
 /// Longest sleep in the socket wait, so commands from the HTTP front are seen promptly.
 const MAX_WAIT: Duration = Duration::from_millis(20);
@@ -151,7 +156,13 @@ pub fn start(
         .map_err(|e| StartError::Internal(format!("UDP local address: {e}")))?;
 
     let now = Instant::now();
-    let mut rtc = RtcConfig::new().set_ice_lite(true).build(now);
+    let mut config = RtcConfig::new().set_ice_lite(true);
+    // RFC 6464 audio level (the uplink report reads it). str0m's standard
+    // map has it at Chrome's id already; the answer takes the offer's id.
+    config
+        .extension_map()
+        .set(AUDIO_LEVEL_EXT_ID, Extension::AudioLevel);
+    let mut rtc = config.build(now);
     let candidate = Candidate::host(local, "udp")
         .map_err(|e| StartError::Internal(format!("host candidate {local}: {e}")))?;
     if rtc.add_local_candidate(candidate).is_none() {

@@ -22,9 +22,11 @@ pub const ID_LEN: usize = 16;
 
 mod command;
 mod report;
+mod uplink;
 
 pub use command::{Command, PatchOutcome, PatchRequest};
 pub use report::{EndedBy, GlobalFaults, Protocol, SessionReport, SessionState, StateReport};
+pub use uplink::{epoch_ms, UplinkReport};
 
 /// A session as the registry holds it: its report and the way to reach its thread.
 #[derive(Debug)]
@@ -93,6 +95,7 @@ impl SessionEntry {
                 pipecat_session: None,
                 request_data: None,
                 trickled_candidates: 0,
+                uplink: UplinkReport::default(),
                 grace_deadline: None,
             }),
             control: Mutex::new(Some(control)),

@@ -9,7 +9,7 @@ use str0m::media::MediaData;
 use str0m::{Event, IceConnectionState};
 
 use super::Session;
-use crate::state::{Command, EndedBy, SessionState};
+use crate::state::{epoch_ms, Command, EndedBy, SessionState};
 
 impl Session {
     pub(super) fn handle_event(&mut self, event: Event) -> Result<(), String> {
@@ -79,7 +79,11 @@ impl Session {
 
     /// Write an audio packet from the browser back on the same m-line.
     fn echo_media(&mut self, data: MediaData) {
-        self.entry.update(|r| r.rtp_packets_in += 1);
+        let (level, len) = (data.ext_vals.audio_level, data.data.len());
+        self.entry.update(|r| {
+            r.rtp_packets_in += 1;
+            r.uplink.packet(epoch_ms(), level, len);
+        });
         let Some(writer) = self.rtc.writer(data.mid) else {
             return;
         };

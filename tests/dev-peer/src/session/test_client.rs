@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use str0m::change::{SdpAnswer, SdpPendingOffer};
 use str0m::channel::ChannelId;
-use str0m::media::{Direction, MediaKind};
+use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
 
@@ -20,6 +20,9 @@ pub struct TestClient {
     local: SocketAddr,
     pending: Option<SdpPendingOffer>,
     channel: Option<ChannelId>,
+    audio_mid: Mid,
+    /// RTP time of the next audio packet sent (48 kHz).
+    rtp_time: u64,
     /// Whether ICE/DTLS came up.
     pub connected: bool,
     /// Text messages received on the data channel, in order.
@@ -35,7 +38,7 @@ impl TestClient {
         rtc.add_local_candidate(Candidate::host(local, "udp").expect("candidate"))
             .expect("candidate taken");
         let mut api = rtc.sdp_api();
-        api.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
+        let audio_mid = api.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
         api.add_channel(label.into());
         let (offer, pending) = api.apply().expect("an offer");
         let client = TestClient {
@@ -44,6 +47,8 @@ impl TestClient {
             local,
             pending: Some(pending),
             channel: None,
+            audio_mid,
+            rtp_time: 0,
             connected: false,
             received: Vec::new(),
         };
@@ -126,6 +131,23 @@ impl TestClient {
         let cid = self.channel.expect("an open channel");
         let mut channel = self.rtc.channel(cid).expect("the channel");
         channel.write(false, text.as_bytes()).expect("written");
+    }
+
+    /// Send one 20 ms audio packet with this payload, carrying the RFC 6464
+    /// level extension when `level_dbov` is given (-127..=0), and let it go out.
+    pub fn send_audio(&mut self, level_dbov: Option<i8>, payload: &[u8]) {
+        let writer = self.rtc.writer(self.audio_mid).expect("an audio writer");
+        let pt = writer.payload_params().next().expect("a codec").pt();
+        let writer = match level_dbov {
+            Some(level) => writer.audio_level(level, level > -50),
+            None => writer,
+        };
+        let time = MediaTime::new(self.rtp_time, Frequency::FORTY_EIGHT_KHZ);
+        self.rtp_time += 960;
+        writer
+            .write(pt, Instant::now(), time, payload.to_vec())
+            .expect("written");
+        self.run_until(Duration::from_millis(2), |_| false);
     }
 
     /// Connect and open the channel (up to 5 s); panics if it does not.

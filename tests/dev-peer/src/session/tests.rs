@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::sdpfrag::{answer_fragment, parse_fragment, IceFragment};
-use crate::state::{PatchOutcome, PatchRequest};
+use crate::state::{epoch_ms, PatchOutcome, PatchRequest};
 use str0m::media::{Direction, MediaKind};
 
 const LOCAL: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -267,4 +267,70 @@ fn whip_options_by_default() {
         })
         .expect("sent");
     let _ = rx.recv_timeout(Duration::from_secs(3));
+}
+
+/// The answer takes the RFC 6464 audio level extension (at the offer's id),
+/// and the report reads it from a connected client's packets.
+#[test]
+fn uplink_audio_level() {
+    use super::test_client::TestClient;
+    const EXT: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
+    let registry = Arc::new(Registry::new(Duration::from_secs(30)));
+    let offer = client_offer();
+    let moved = offer.replace(&format!("a=extmap:1 {EXT}"), &format!("a=extmap:7 {EXT}"));
+    assert_ne!(moved, offer);
+    let started = start(&registry, &moved, LOCAL, SessionOptions::default()).expect("starts");
+    assert!(started.answer_sdp.contains(&format!("a=extmap:7 {EXT}")));
+    let stripped: String = offer
+        .split_inclusive('\n')
+        .filter(|l| !l.contains(EXT))
+        .collect();
+    let started = start(&registry, &stripped, LOCAL, SessionOptions::default()).expect("starts");
+    assert!(!started.answer_sdp.contains(EXT));
+
+    let (mut client, offer) = TestClient::new("events");
+    let started = start(&registry, &offer, LOCAL, SessionOptions::default()).expect("starts");
+    client.connect(&started.answer_sdp);
+    let entry = started.entry;
+    let before = epoch_ms();
+    // Loud, then silent (the level wins over the payload's size), back to
+    // back: no gap between the loud ones.
+    for level in [-20, -30, -49, -50, -127, -127] {
+        client.send_audio(Some(level), &[7; 60]);
+    }
+    // The client's pacer only sends while the client is driven.
+    let arrived = |client: &mut TestClient, n: u64| {
+        client.run_until(Duration::from_secs(3), |_| {
+            entry.snapshot().rtp_packets_in >= n
+        });
+        entry.snapshot()
+    };
+    let s = arrived(&mut client, 6);
+    assert_eq!((s.rtp_packets_in, s.uplink.rtp_audible_packets_in), (6, 3));
+    assert_eq!(s.uplink.uplink_level_dbov, Some(-127));
+    let (last, audible) = (
+        s.uplink.last_rtp_in_at_ms.expect("a packet"),
+        s.uplink.last_audible_in_at_ms.expect("an audible packet"),
+    );
+    assert!(before <= audible && audible <= last && last <= epoch_ms());
+    assert!(s.uplink.uplink_silent_gaps.is_empty(), "{s:?}");
+    // Loud again after > 60 ms without an audible packet: one gap.
+    client.run_until(Duration::from_millis(100), |_| false);
+    client.send_audio(Some(-10), &[7; 60]);
+    let s = arrived(&mut client, 7);
+    let gaps = &s.uplink.uplink_silent_gaps;
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    assert_eq!(gaps[0].start_ms, audible);
+    assert!(gaps[0].end_ms - gaps[0].start_ms > 60.0, "{gaps:?}");
+    // Without the extension: the payload's size.
+    client.send_audio(None, &[7; 10]);
+    client.send_audio(None, &[7; 40]);
+    let s = arrived(&mut client, 9);
+    assert_eq!(s.uplink.rtp_audible_packets_in, 5);
+    assert_eq!(s.uplink.uplink_level_dbov, Some(-10));
+    let json = serde_json::to_value(&s).expect("serializes");
+    assert_eq!(json["rtpAudiblePacketsIn"], 5);
+    assert_eq!(json["uplinkSilentGaps"].as_array().map(Vec::len), Some(1));
+    assert!(json["lastAudibleInAtMs"].as_f64().is_some());
+    assert!(json.get("uplink").is_none());
 }

@@ -5,6 +5,8 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use super::UplinkReport;
+
 /// Where a session is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -96,6 +98,10 @@ pub struct SessionReport {
     /// Remote ICE candidates trickled to the session out of band (Pipecat
     /// `PATCH /api/offer`).
     pub trickled_candidates: u64,
+    /// The uplink audio's level: audible packets, when the last (audible)
+    /// packet came, silent gaps, the last level.
+    #[serde(flatten)]
+    pub uplink: UplinkReport,
     /// When the grace period of an interrupted session ends (the report
     /// shows what is left of it).
     #[serde(skip)]

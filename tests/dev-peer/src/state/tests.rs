@@ -26,6 +26,12 @@ fn report_shape() {
     assert_eq!(s["delayMs"], 0);
     assert_eq!(s["deleteAuthorization"], serde_json::Value::Null);
     assert!(s.get("graceDeadline").is_none());
+    // The uplink's audio level, flattened into the session.
+    assert_eq!(s["rtpAudiblePacketsIn"], 0);
+    for field in ["lastRtpInAtMs", "lastAudibleInAtMs", "uplinkLevelDbov"] {
+        assert_eq!(s[field], serde_json::Value::Null, "{field}");
+    }
+    assert_eq!(s["uplinkSilentGaps"], serde_json::json!([]));
     assert_eq!(json["faults"]["refuseNew"], false);
     assert_eq!(json["faults"]["failPost"], 0);
     assert_eq!(json["faults"]["restartStatus"], 0);
