@@ -37,6 +37,19 @@ token?: string | (() => string | Promise<string>),
  */
 iceServers?: Array<VoiceLinkIceServer>, 
 /**
+ * Which candidates the peer connection may use (`RTCConfiguration.iceTransportPolicy`,
+ * W3C webrtc-pc §4.2.1): `"all"` (default) or `"relay"` (TURN only: hides the client's
+ * addresses, or tests the TURN path). With `"relay"` the offer waits (up to 2 s) for the
+ * first relay candidate.
+ */
+iceTransportPolicy?: "all" | "relay", 
+/**
+ * WHIP only: ask the server for its ICE servers before the offer with an `OPTIONS`
+ * pre-flight (RFC 9725 §4.6, `Link: <turn:…>; rel="ice-server"`), so gathering starts
+ * with them (default `false`: only the `Link` headers of the `POST`'s answer are used).
+ */
+iceServersFromServer?: boolean, 
+/**
  * Microphone constraints for `getUserMedia`.
  */
 audio?: VoiceLinkAudioOptions, 

@@ -352,6 +352,8 @@ pub fn parse(value: &JsValue) -> Result<Config, LinkError> {
         request_data: (!request_data.is_undefined()).then_some(true),
         token: raw_token,
         ice_servers: read_ice_servers(&mut f, &ice_value),
+        ice_transport_policy: f.text("iceTransportPolicy"),
+        ice_servers_from_server: f.flag("iceServersFromServer"),
         audio: f.object("audio", read_audio),
         connect_timeout_ms: f.num("connectTimeoutMs"),
         data_channel_label: f.text("dataChannelLabel"),

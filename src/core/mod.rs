@@ -30,6 +30,8 @@ pub mod sdp;
 pub mod session;
 pub mod snapshot;
 pub mod telemetry;
+pub mod trickle;
+pub mod warmup;
 #[cfg(test)]
 pub mod types;
 

@@ -171,6 +171,10 @@ pub struct Options {
     pub protocol: Protocol,
     /// ICE servers for the peer connection (default: none — host candidates only).
     pub ice_servers: Vec<IceServer>,
+    /// `iceTransportPolicy: "relay"`: relay candidates only.
+    pub relay_only: bool,
+    /// `iceServersFromServer`: the WHIP `OPTIONS` pre-flight before the offer.
+    pub ice_servers_from_server: bool,
     /// Microphone constraints.
     pub audio: AudioOptions,
     /// How long `connect()` may take, in milliseconds, from the call to `connected`.
@@ -226,6 +230,12 @@ impl Options {
             s.validate(i)?;
         }
 
+        let relay_only = match raw.ice_transport_policy.as_deref() {
+            None | Some("all") => false,
+            Some("relay") => true,
+            Some(other) => return Err(invalid(format!("options.iceTransportPolicy must be \"all\" or \"relay\", got \"{}\"", clip(other)))),
+        };
+        let ice_servers_from_server = raw.ice_servers_from_server.unwrap_or(false);
         if raw.token == Some(RawToken::Text(String::new())) {
             return Err(invalid("options.token is an empty string: pass the token, or omit it".into()));
         }
@@ -276,6 +286,9 @@ impl Options {
             },
             Some(RawSignaling::Custom { restart, hangup }) => Protocol::Custom { restart: *restart, hangup: *hangup },
         };
+        if ice_servers_from_server && protocol != Protocol::Whip {
+            return Err(invalid("options.iceServersFromServer is for signaling: \"whip\" only (an OPTIONS pre-flight)".into()));
+        }
         if raw.request_data.is_some() && protocol != Protocol::Pipecat {
             return Err(invalid("options.requestData is for signaling: \"pipecat\" only".into()));
         }
@@ -329,6 +342,8 @@ impl Options {
             url: url.to_string(),
             protocol,
             ice_servers: ice_servers.clone(),
+            relay_only,
+            ice_servers_from_server,
             audio,
             connect_timeout_ms,
             data_channel_label: data_channel_label.to_string(),

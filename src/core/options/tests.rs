@@ -158,3 +158,21 @@ fn channel_count_is_one_or_two() {
     let r = RawOptions { audio: audio(2.0), ..raw("http://h/w") };
     assert_eq!(Options::validate(&r).unwrap().audio.channel_count, 2);
 }
+
+#[test]
+fn ice_transport_policy_and_servers_from_server() {
+    let o = |r: RawOptions| Options::validate(&r);
+    assert!(!o(raw("http://h/w")).unwrap().relay_only);
+    let relay = RawOptions { ice_transport_policy: Some("relay".into()), ..raw("http://h/w") };
+    assert!(o(relay).unwrap().relay_only);
+    let bad = RawOptions { ice_transport_policy: Some("none".into()), ..raw("http://h/w") };
+    assert!(o(bad).unwrap_err().message.contains("iceTransportPolicy"));
+    let from = RawOptions { ice_servers_from_server: Some(true), ..raw("http://h/w") };
+    assert!(o(from).unwrap().ice_servers_from_server);
+    let openai = RawOptions {
+        ice_servers_from_server: Some(true),
+        signaling: Some(RawSignaling::Name("openai".into())),
+        ..raw("http://h/w")
+    };
+    assert!(o(openai).unwrap_err().message.contains("iceServersFromServer"));
+}

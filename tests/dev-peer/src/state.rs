@@ -25,7 +25,9 @@ mod report;
 mod uplink;
 
 pub use command::{Command, PatchOutcome, PatchRequest};
-pub use report::{EndedBy, GlobalFaults, Protocol, SessionReport, SessionState, StateReport};
+pub use report::{
+    EndedBy, GlobalFaults, Protocol, SessionReport, SessionState, StateReport, Trickle,
+};
 pub use uplink::{epoch_ms, UplinkReport};
 
 /// A session as the registry holds it: its report and the way to reach its thread.
@@ -95,6 +97,9 @@ impl SessionEntry {
                 pipecat_session: None,
                 request_data: None,
                 trickled_candidates: 0,
+                trickle_refused: 0,
+                trickle_bad_etag: 0,
+                end_of_candidates: false,
                 uplink: UplinkReport::default(),
                 grace_deadline: None,
             }),
@@ -188,6 +193,7 @@ pub struct Registry {
     deletes_unauthorized: AtomicU64,
     restarts_refused: AtomicU64,
     pipecat_sessions_started: AtomicU64,
+    options_requests: AtomicU64,
     /// How long an interrupted session waits for an ICE restart
     /// (`--grace-secs`) before it ends as expired.
     pub grace: Duration,
@@ -203,6 +209,7 @@ impl Registry {
             deletes_unauthorized: AtomicU64::new(0),
             restarts_refused: AtomicU64::new(0),
             pipecat_sessions_started: AtomicU64::new(0),
+            options_requests: AtomicU64::new(0),
             grace,
         }
     }
@@ -226,6 +233,11 @@ impl Registry {
     pub fn pipecat_session_started(&self) {
         self.pipecat_sessions_started
             .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts an `OPTIONS /whip` that is no CORS preflight (reported as `optionsRequests`).
+    pub fn options_request(&self) {
+        self.options_requests.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The global fault switches.
@@ -295,6 +307,7 @@ impl Registry {
             deletes_unauthorized: self.deletes_unauthorized.load(Ordering::Relaxed),
             restarts_refused: self.restarts_refused.load(Ordering::Relaxed),
             pipecat_sessions_started: self.pipecat_sessions_started.load(Ordering::Relaxed),
+            options_requests: self.options_requests.load(Ordering::Relaxed),
         }
     }
 }

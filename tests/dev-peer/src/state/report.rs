@@ -1,6 +1,7 @@
 //! What `GET /_dev/state` shows: the report of each session, the whole
 //! document, and the global fault switches.
 
+use std::fmt;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -95,9 +96,18 @@ pub struct SessionReport {
     pub pipecat_session: Option<String>,
     /// Pipecat: the offer's `request_data` (`requestData`), as sent.
     pub request_data: Option<serde_json::Value>,
-    /// Remote ICE candidates trickled to the session out of band (Pipecat
-    /// `PATCH /api/offer`).
+    /// Remote ICE candidates trickled to the session (WHIP trickle
+    /// `PATCH`es that were taken, Pipecat `PATCH /api/offer`).
     pub trickled_candidates: u64,
+    /// Trickle `PATCH`es refused by the `trickle` switch.
+    pub trickle_refused: u64,
+    /// WHIP trickle `PATCH`es refused with `412` (an `If-Match` that is
+    /// neither `*` nor the current ETag).
+    pub trickle_bad_etag: u64,
+    /// Whether the client said it has no more candidates: WHIP, a taken
+    /// trickle `PATCH` with `a=end-of-candidates` (an ICE restart sets it to
+    /// whether its own request has the line); Pipecat, an empty candidate.
+    pub end_of_candidates: bool,
     /// The uplink audio's level: audible packets, when the last (audible)
     /// packet came, silent gaps, the last level.
     #[serde(flatten)]
@@ -128,6 +138,9 @@ pub struct StateReport {
     pub restarts_refused: u64,
     /// Pipecat server sessions started (an offer without a known `pc_id`).
     pub pipecat_sessions_started: u64,
+    /// `OPTIONS /whip` requests answered, CORS preflights (those with
+    /// `Access-Control-Request-Method`) not counted.
+    pub options_requests: u64,
 }
 
 /// Global fault switches, set by `POST /_dev/faults` (reset by a restart).
@@ -150,4 +163,53 @@ pub struct GlobalFaults {
     /// Every offer (`POST /whip`, `/v1/realtime/calls`, `/api/offer`)
     /// answers `401` + `WWW-Authenticate: Bearer`.
     pub unauthorized: bool,
+    /// How trickle-ICE `PATCH`es (the session's current credentials) are
+    /// taken, and whether `Accept-Patch` advertises them.
+    pub trickle: Trickle,
+}
+
+/// The `trickle` switch (`POST /_dev/faults?trickle=…`); shown as a string:
+/// `"accept"`, `"unadvertised"`, or the refusal status (`"422"`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Trickle {
+    /// Trickle `PATCH`es are taken (`204`); `Accept-Patch` on the `201` of
+    /// `POST /whip` and on `OPTIONS /whip`.
+    #[default]
+    Accept,
+    /// Taken as with `Accept`, but no `Accept-Patch` is sent.
+    Unadvertised,
+    /// Every trickle `PATCH` (WHIP, Pipecat) is answered with this status
+    /// (400..=599) and does nothing; ICE restarts are not affected.
+    Refuse(u16),
+}
+
+impl Trickle {
+    /// Whether `Accept-Patch` is sent.
+    pub fn advertised(self) -> bool {
+        self != Trickle::Unadvertised
+    }
+
+    /// The status trickle `PATCH`es are refused with, if they are.
+    pub fn refusal(self) -> Option<u16> {
+        match self {
+            Trickle::Refuse(status) => Some(status),
+            Trickle::Accept | Trickle::Unadvertised => None,
+        }
+    }
+}
+
+impl fmt::Display for Trickle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Trickle::Accept => f.write_str("accept"),
+            Trickle::Unadvertised => f.write_str("unadvertised"),
+            Trickle::Refuse(status) => write!(f, "{status}"),
+        }
+    }
+}
+
+impl Serialize for Trickle {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
