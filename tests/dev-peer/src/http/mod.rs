@@ -33,7 +33,7 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -236,7 +236,7 @@ const CORS_HEADERS: [(&str, &str); 2] = [
     ("access-control-allow-origin", "*"),
     (
         "access-control-expose-headers",
-        "Location, ETag, Link, X-Session-ID, WWW-Authenticate, Allow",
+        "Location, ETag, Link, X-Session-ID, WWW-Authenticate, Allow, Accept-Patch, Accept-Post",
     ),
 ];
 
@@ -254,11 +254,18 @@ fn preflight() -> Reply {
         .with("Access-Control-Max-Age", "600")
 }
 
-/// Middleware: answer `OPTIONS` before routing; add the CORS headers to
-/// every response.
-async fn cors(request: Request, next: Next) -> Response {
+/// Middleware: answer `OPTIONS` before routing (`OPTIONS /whip` with the
+/// WHIP endpoint's headers too); add the CORS headers to every response.
+async fn cors(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
     let mut response = if request.method() == Method::OPTIONS {
-        preflight().into_response()
+        if request.uri().path() == "/whip" {
+            let cors_preflight = request
+                .headers()
+                .contains_key("access-control-request-method");
+            whip::options(&app, cors_preflight).into_response()
+        } else {
+            preflight().into_response()
+        }
     } else {
         next.run(request).await
     };
@@ -309,10 +316,10 @@ pub fn router(app: Arc<App>) -> Router {
         // files for GET and HEAD, else 404.
         .fallback(files::fallback)
         .method_not_allowed_fallback(files::fallback)
-        .with_state(app);
+        .with_state(app.clone());
     Router::new()
         .fallback_service(routes)
-        .layer(middleware::from_fn(cors))
+        .layer(middleware::from_fn_with_state(app, cors))
         .layer(middleware::from_fn(log_request))
 }
 

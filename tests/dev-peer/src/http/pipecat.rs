@@ -205,6 +205,14 @@ fn patch_offer(app: &App, req: &Req) -> Reply {
     let Some(entry) = known_pc(app, Some(&body.pc_id)) else {
         return flavor.error(404, "Peer connection not found");
     };
+    if let Some(status) = app.registry.faults().trickle.refusal() {
+        entry.update(|r| r.trickle_refused += 1);
+        info!(
+            "Pipecat pc {}: trickle PATCH refused with {status} (trickle)",
+            entry.id
+        );
+        return flavor.error(status, &format!("trickle ICE refused (trickle={status})"));
+    }
     let candidates = body.candidates.into_iter().map(|c| c.candidate).collect();
     let (reply_tx, reply_rx) = mpsc::channel();
     let cmd = Command::AddCandidates {

@@ -1,6 +1,8 @@
 //! WHIP (RFC 9725): `POST /whip` (offer → `201` + answer, `Location`,
-//! `ETag`, `Link` ICE servers), `DELETE /whip/sessions/<id>`, and
-//! `PATCH /whip/sessions/<id>` (ICE restart or trickle, §4.3).
+//! `ETag`, `Link` ICE servers, `Accept-Patch`), `OPTIONS /whip` (the same
+//! `Link`s, §4.6), `DELETE /whip/sessions/<id>`, and
+//! `PATCH /whip/sessions/<id>` (ICE restart or trickle, §4.3; the
+//! `restart_status` and `trickle` switches).
 
 use std::sync::{mpsc, Arc};
 use std::thread;
@@ -109,14 +111,39 @@ fn post_whip(app: &App, req: &Req) -> Reply {
         Err(reply) => return reply,
     };
     let body = offer::answer_body(&faults, started.answer_sdp);
-    let mut reply = Reply::new(201, "application/sdp", body)
+    let reply = Reply::new(201, "application/sdp", body)
         .with("Location", format!("/whip/sessions/{}", started.entry.id))
         .with("ETag", format!("\"{}\"", started.entry.etag()))
         .with("X-Session-ID", started.entry.id.clone());
+    advertise(app, reply)
+}
+
+/// `Accept-Patch` (unless the `trickle` switch is `unadvertised`) and one
+/// `Link` per `--ice-server`: what the `201` of `POST /whip` and
+/// `OPTIONS /whip` tell about the endpoint.
+fn advertise(app: &App, mut reply: Reply) -> Reply {
+    if app.registry.faults().trickle.advertised() {
+        reply = reply.with("Accept-Patch", ACCEPT_PATCH);
+    }
     for server in &app.config.ice_servers {
         reply = reply.with("Link", server.link());
     }
     reply
+}
+
+/// `OPTIONS /whip` (RFC 9725 §4.6): `204`, the CORS preflight's headers
+/// plus `Accept-Post: application/sdp`, `Accept-Patch` and the ICE servers'
+/// `Link`s, as the `201` of `POST /whip` has them. Counted
+/// (`optionsRequests`) unless it is a CORS preflight
+/// (`Access-Control-Request-Method`), which gets the same answer.
+pub fn options(app: &App, cors_preflight: bool) -> Reply {
+    if !cors_preflight {
+        app.registry.options_request();
+    }
+    advertise(
+        app,
+        super::preflight().with("Accept-Post", "application/sdp"),
+    )
 }
 
 /// A live WHIP session by id (the other protocols' sessions are not WHIP resources).
@@ -179,6 +206,9 @@ fn patch_session(app: &App, req: &Req, id: &str) -> Reply {
     };
     let _patching = lock(&entry.patch_lock);
     if sdpfrag::check_if_match(req.header("If-Match"), &entry.etag()) == IfMatch::Fail {
+        if fragment && is_trickle_body(&req.body, entry.remote_ufrag().as_deref()) {
+            entry.update(|r| r.trickle_bad_etag += 1);
+        }
         return Reply::text(412, "If-Match names neither * nor the session's ETag")
             .with("ETag", format!("\"{}\"", entry.etag()));
     }
@@ -193,14 +223,24 @@ fn patch_session(app: &App, req: &Req, id: &str) -> Reply {
     } else {
         PatchRequest::Offer(body.to_string())
     };
-    let refuse = app.registry.faults().restart_status;
-    if refuse != 0 && is_ice_restart(&request, entry.remote_ufrag().as_deref()) {
+    let faults = app.registry.faults();
+    let restart = is_ice_restart(&request, entry.remote_ufrag().as_deref());
+    if restart && faults.restart_status != 0 {
+        let status = faults.restart_status;
         app.registry.restart_refused();
         info!(
-            "session {}: ICE restart refused with {refuse} (restart_status)",
+            "session {}: ICE restart refused with {status} (restart_status)",
             entry.id
         );
-        return restart_refused(refuse);
+        return refused(status, "ICE restart", "restart_status");
+    }
+    if let (false, true, Some(status)) = (restart, fragment, faults.trickle.refusal()) {
+        entry.update(|r| r.trickle_refused += 1);
+        info!(
+            "session {}: trickle PATCH refused with {status} (trickle)",
+            entry.id
+        );
+        return refused(status, "trickle ICE", "trickle");
     }
     match ask_patch(&entry, request) {
         Ok(Ok(PatchOutcome::Trickled)) => {
@@ -253,15 +293,26 @@ fn is_ice_restart(request: &PatchRequest, current_ufrag: Option<&str>) -> bool {
     asked != current_ufrag
 }
 
-/// The answer to an ICE restart refused by `restart_status`.
-fn restart_refused(status: u16) -> Reply {
+/// Whether a `PATCH` body is a trickle-ICE fragment with the session's
+/// current credentials (a trickle, not an ICE restart).
+fn is_trickle_body(body: &[u8], current_ufrag: Option<&str>) -> bool {
+    std::str::from_utf8(body)
+        .ok()
+        .and_then(|b| sdpfrag::parse_fragment(b).ok())
+        .is_some_and(|f| Some(f.ufrag.as_str()) == current_ufrag)
+}
+
+/// The answer to a `PATCH` refused by a switch (`what`: "ICE restart" or
+/// "trickle ICE"; `switch`: its name).
+fn refused(status: u16, what: &str, switch: &str) -> Reply {
     let reason = match status {
-        422 => "ICE restart not supported (trickle only)",
-        405 => "PATCH not allowed on this resource",
-        501 => "ICE restart not implemented",
-        _ => "ICE restart refused",
+        422 if what == "ICE restart" => format!("{what} not supported (trickle only)"),
+        422 => format!("{what} not supported (ICE restart only)"),
+        405 => "PATCH not allowed on this resource".to_string(),
+        501 => format!("{what} not implemented"),
+        _ => format!("{what} refused"),
     };
-    let reply = Reply::text(status, format!("{reason} (restart_status={status})"));
+    let reply = Reply::text(status, format!("{reason} ({switch}={status})"));
     if status == 405 {
         reply.with("Allow", "POST, DELETE, OPTIONS")
     } else {

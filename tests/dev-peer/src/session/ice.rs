@@ -20,7 +20,7 @@ impl Session {
     /// adds its candidates (trickle). `Err` is a client error (400).
     pub(super) fn patch(&mut self, request: PatchRequest) -> Result<PatchOutcome, String> {
         let current_ufrag = sdp_attr(&self.remote_offer, "ice-ufrag").map(str::to_string);
-        let (offer_text, restarted) = match request {
+        let (offer_text, restarted): (String, Option<bool>) = match request {
             PatchRequest::Fragment(frag) => {
                 if current_ufrag.as_deref() == Some(frag.ufrag.as_str()) {
                     if sdp_attr(&self.remote_offer, "ice-pwd") != Some(frag.pwd.as_str()) {
@@ -35,13 +35,19 @@ impl Session {
                             ),
                         }
                     }
+                    self.entry.update(|r| {
+                        r.trickled_candidates += frag.candidates.len() as u64;
+                        r.end_of_candidates |= frag.end_of_candidates;
+                    });
                     return Ok(PatchOutcome::Trickled);
                 }
-                (patch_offer(&self.remote_offer, &frag), true)
+                let end = frag.end_of_candidates;
+                (patch_offer(&self.remote_offer, &frag), Some(end))
             }
             PatchRequest::Offer(sdp) => {
                 let restarted = sdp_attr(&sdp, "ice-ufrag") != current_ufrag.as_deref();
-                (sdp, restarted)
+                let end = has_end_of_candidates(&sdp);
+                (sdp, restarted.then_some(end))
             }
         };
         let offer = SdpOffer::from_sdp_string(&offer_text)
@@ -54,10 +60,15 @@ impl Session {
         self.remote_offer = offer_text;
         self.entry
             .set_remote_ufrag(sdp_attr(&self.remote_offer, "ice-ufrag"));
-        if restarted {
+        // `Some`: an ICE restart, and whether its request said its
+        // candidates are complete (a new generation starts).
+        if let Some(end_of_candidates) = restarted {
             self.dropped = false;
             self.last_recv = Instant::now();
-            self.entry.update(|r| r.ice_restarts += 1);
+            self.entry.update(|r| {
+                r.ice_restarts += 1;
+                r.end_of_candidates = end_of_candidates;
+            });
             info!(
                 "session {}: ICE restart, new local ufrag {}",
                 self.entry.id,
@@ -71,13 +82,15 @@ impl Session {
     }
 
     /// Candidates trickled out of band (Pipecat `PATCH /api/offer`): each
-    /// `candidate:…` line (an `a=` prefix allowed; empty ones, the end of
-    /// candidates, skipped) is given to str0m. Returns how many it took.
+    /// `candidate:…` line (an `a=` prefix allowed) is given to str0m; an
+    /// empty one is the end of candidates. Returns how many str0m took.
     pub(super) fn add_candidates(&mut self, candidates: &[String]) -> usize {
         let mut added = 0;
+        let mut end = false;
         for line in candidates {
             let line = line.trim().trim_start_matches("a=");
-            if line.is_empty() {
+            if line.is_empty() || line == "end-of-candidates" {
+                end = true;
                 continue;
             }
             match Candidate::from_sdp_string(line) {
@@ -91,8 +104,15 @@ impl Session {
                 ),
             }
         }
-        self.entry
-            .update(|r| r.trickled_candidates += candidates.len() as u64);
+        self.entry.update(|r| {
+            r.trickled_candidates += candidates.len() as u64;
+            r.end_of_candidates |= end;
+        });
         added
     }
+}
+
+/// Whether an SDP has an `a=end-of-candidates` line.
+fn has_end_of_candidates(sdp: &str) -> bool {
+    sdp.lines().any(|l| l.trim_end() == "a=end-of-candidates")
 }

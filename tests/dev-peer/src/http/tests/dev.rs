@@ -240,7 +240,7 @@ fn unauthorized_switch_route() {
     assert_eq!(
         v,
         serde_json::json!({"refuseNew":false,"failPost":0,"holdDeleteMs":0,"restartStatus":0,
-            "deleteToken":"","unauthorized":false})
+            "deleteToken":"","unauthorized":false,"trickle":"accept"})
     );
     let v = json(&route(
         &a,

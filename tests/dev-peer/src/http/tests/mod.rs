@@ -6,6 +6,7 @@ mod control;
 mod dev;
 mod openai;
 mod pipecat;
+mod trickle;
 mod whip;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -220,8 +221,14 @@ fn other_routes() {
     assert!(header(&r, "Access-Control-Allow-Headers")
         .is_some_and(|h| h.contains("Authorization") && h.contains("If-Match")));
     assert!(header(&r, "Access-Control-Allow-Methods").is_some_and(|m| m.contains("DELETE")));
-    // Any path, even one no route has; only the preflight's headers.
-    for path in ["/v1/realtime/calls", "/api/offer", "/nowhere", "/whip"] {
+    // Any path, even one no route has; only the preflight's headers
+    // (`/whip` adds its own, see `trickle::options_whip`).
+    for path in [
+        "/v1/realtime/calls",
+        "/api/offer",
+        "/nowhere",
+        "/whip/sessions/x",
+    ] {
         let r = route(&a, &req("OPTIONS", path, &[], ""));
         assert_eq!((r.status, header(&r, "Allow")), (204, None), "{path}");
         assert_eq!(r.headers.len(), 5, "{path}: {:?}", r.headers);
@@ -236,7 +243,9 @@ fn other_routes() {
         assert_eq!(header(&r, "Access-Control-Allow-Origin"), Some("*"));
         assert_eq!(
             header(&r, "Access-Control-Expose-Headers"),
-            Some("Location, ETag, Link, X-Session-ID, WWW-Authenticate, Allow")
+            Some(
+                "Location, ETag, Link, X-Session-ID, WWW-Authenticate, Allow, Accept-Patch, Accept-Post"
+            )
         );
     }
     assert_eq!(route(&a, &req("GET", "/", &[], "")).status, 404);
