@@ -47,6 +47,12 @@ pub struct Args {
     /// Password advertised with every turn:/turns: `--ice-server`.
     #[arg(long, value_name = "SECRET", requires = "ice_username")]
     pub ice_credential: Option<String>,
+
+    /// A UDP port on 127.0.0.1 that reads and drops every datagram: a STUN
+    /// server that never answers (`stun:127.0.0.1:PORT`; 0 picks a free
+    /// port, shown as `deadStunPort` in `/_dev/state`).
+    #[arg(long, value_name = "PORT")]
+    pub dead_stun: Option<u16>,
 }
 
 /// An ICE server URL (RFC 7064/7065): `stun:`, `stuns:`, `turn:` or
@@ -99,6 +105,10 @@ mod tests {
         );
         let none = Args::try_parse_from(["voicelink-dev-peer"]).expect("parses");
         assert!(none.ice_servers.is_empty());
+        assert_eq!(none.dead_stun, None);
+        let dead = Args::try_parse_from(["voicelink-dev-peer", "--dead-stun", "3479"]);
+        assert_eq!(dead.expect("parses").dead_stun, Some(3479));
+        assert!(Args::try_parse_from(["voicelink-dev-peer", "--dead-stun", "x"]).is_err());
         for bad in ["http://x", "stun:", "turn", "stun:a b", "turn:<x>"] {
             assert!(parse_ice_url(bad).is_err(), "accepted {bad}");
         }

@@ -10,11 +10,13 @@
 //! `POST /_dev/sessions/<id>/end|drop|delay`, `POST /_dev/faults`,
 //! `POST /_dev/restart`), and serves the control WebSocket (`GET /control`,
 //! inspected at `GET /_dev/control`, driven by `POST /_dev/control/…`).
+//! `--dead-stun PORT` adds a UDP port that never answers (a dead STUN server).
 //! HTTP is axum on tokio; each session runs on a thread of its own.
 //! See the README next to this crate's Cargo.toml.
 
 mod cli;
 mod control;
+mod deadstun;
 mod delay;
 mod faults;
 mod http;
@@ -183,6 +185,12 @@ fn main() -> ExitCode {
         restart: restart_tx,
     });
 
+    if let Some(port) = args.dead_stun {
+        if let Err(e) = deadstun::spawn(&app.registry, port) {
+            error!("cannot bind --dead-stun udp 127.0.0.1:{port}: {e}");
+            return ExitCode::from(1);
+        }
+    }
     log::info!(
         "grace period for an interrupted session: {} s",
         app.registry.grace.as_secs()

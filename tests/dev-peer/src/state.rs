@@ -194,6 +194,8 @@ pub struct Registry {
     restarts_refused: AtomicU64,
     pipecat_sessions_started: AtomicU64,
     options_requests: AtomicU64,
+    dead_stun_port: Mutex<Option<u16>>,
+    dead_stun_datagrams: AtomicU64,
     /// How long an interrupted session waits for an ICE restart
     /// (`--grace-secs`) before it ends as expired.
     pub grace: Duration,
@@ -210,6 +212,8 @@ impl Registry {
             restarts_refused: AtomicU64::new(0),
             pipecat_sessions_started: AtomicU64::new(0),
             options_requests: AtomicU64::new(0),
+            dead_stun_port: Mutex::new(None),
+            dead_stun_datagrams: AtomicU64::new(0),
             grace,
         }
     }
@@ -238,6 +242,16 @@ impl Registry {
     /// Counts an `OPTIONS /whip` that is no CORS preflight (reported as `optionsRequests`).
     pub fn options_request(&self) {
         self.options_requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Record the port the `--dead-stun` socket is bound to.
+    pub fn set_dead_stun_port(&self, port: u16) {
+        *lock(&self.dead_stun_port) = Some(port);
+    }
+
+    /// Counts a datagram the `--dead-stun` socket dropped (reported as `deadStunDatagrams`).
+    pub fn dead_stun_datagram(&self) {
+        self.dead_stun_datagrams.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The global fault switches.
@@ -308,6 +322,8 @@ impl Registry {
             restarts_refused: self.restarts_refused.load(Ordering::Relaxed),
             pipecat_sessions_started: self.pipecat_sessions_started.load(Ordering::Relaxed),
             options_requests: self.options_requests.load(Ordering::Relaxed),
+            dead_stun_port: *lock(&self.dead_stun_port),
+            dead_stun_datagrams: self.dead_stun_datagrams.load(Ordering::Relaxed),
         }
     }
 }

@@ -141,6 +141,10 @@ pub struct StateReport {
     /// `OPTIONS /whip` requests answered, CORS preflights (those with
     /// `Access-Control-Request-Method`) not counted.
     pub options_requests: u64,
+    /// The UDP port of `--dead-stun` (`None` without it).
+    pub dead_stun_port: Option<u16>,
+    /// Datagrams the `--dead-stun` socket received (and dropped).
+    pub dead_stun_datagrams: u64,
 }
 
 /// Global fault switches, set by `POST /_dev/faults` (reset by a restart).
