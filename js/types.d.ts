@@ -360,8 +360,8 @@ micEnabled: boolean,
  */
 micDeviceId: string, 
 /**
- * `false` after the browser's `offline` event until `online` (`navigator.onLine` at
- * start): the outage is declared at once; after `online` the automatic policy attempts at
+ * `false` after the browser's `offline` event until `online` (`true` before any: a page
+ * whose only network is loopback reads `navigator.onLine` false yet connects): the outage is declared at once; after `online` the automatic policy attempts at
  * once, the manual one shows `canReconnect` ("Reconnect now").
  */
 networkOnline: boolean, 

@@ -26,8 +26,22 @@ export interface VoiceLinkEventMap {
   /** A control-socket message: `type` is its string `type` (else `null`), `data` the parsed JSON. */
   control: { type: string | null; data: unknown };
   /** A non-fatal problem: `send-failed`, `control-invalid-json`, `control-closed`,
-   * `control-timeout`, `control-failed`. */
+   * `control-timeout`, `control-failed`, `mic-lost`. */
   error: { code: VoiceLinkErrorCode; message: string };
+  /** The microphone changed by itself: `kind` `"mic-lost"` when the capture track ended from
+   * outside (unplugged, permission revoked); `deviceId` the lost device, `replacedBy` the
+   * device captured instead (the system default), or `null` when none could take over (the
+   * call goes on muted: `micEnabled` is `false`). */
+  device: { kind: "mic-lost"; deviceId: string | null; replacedBy: string | null };
+}
+
+/** An audio device from `listMicrophones()` / `listSpeakers()` (`enumerateDevices`). `label`
+ * is empty until the page has had microphone permission; `isDefault` marks the system default. */
+export interface VoiceLinkDevice {
+  deviceId: string;
+  label: string;
+  groupId: string;
+  isDefault: boolean;
 }
 
 export interface VoiceLink {
@@ -165,6 +179,53 @@ impl VoiceLink {
     pub fn send_control(&self, #[wasm_bindgen(unchecked_param_type = "unknown")] message: JsValue) -> Result<(), JsValue> {
         let text = to_text(&message)?;
         self.link.send_control(text).map_err(throw)
+    }
+
+    /// Mutes (`false`) or unmutes the microphone; snapshot `micEnabled`. With
+    /// `muteReleasesMic` (default) a mute stops the capture track — the browser's microphone
+    /// indicator goes off — while the uplink keeps flowing as silence (same session, no
+    /// renegotiation); an unmute captures again (same constraints and device) and swaps the
+    /// track in with `replaceTrack`. With `muteReleasesMic: false` it sets `track.enabled`.
+    /// A mute while idle, connecting or reconnecting holds: a connect while muted asks for no
+    /// microphone at all. Rejects (still muted) with `mic-denied` / `mic-unavailable` when the
+    /// unmute's capture fails, `disposed` after `dispose()`.
+    #[wasm_bindgen(js_name = setMicEnabled, unchecked_return_type = "Promise<void>")]
+    pub fn set_mic_enabled(&self, enabled: bool) -> Promise {
+        self.link.set_mic_enabled(enabled)
+    }
+
+    /// The audio inputs (`enumerateDevices`, kind `audioinput`). Rejects `unsupported`
+    /// without `navigator.mediaDevices`.
+    #[wasm_bindgen(js_name = listMicrophones, unchecked_return_type = "Promise<readonly VoiceLinkDevice[]>")]
+    pub fn list_microphones(&self) -> Promise {
+        self.link.list_devices("audioinput")
+    }
+
+    /// The audio outputs (`enumerateDevices`, kind `audiooutput`; Chromium lists them, Firefox
+    /// only after permission). Rejects `unsupported` without `navigator.mediaDevices`.
+    #[wasm_bindgen(js_name = listSpeakers, unchecked_return_type = "Promise<readonly VoiceLinkDevice[]>")]
+    pub fn list_speakers(&self) -> Promise {
+        self.link.list_devices("audiooutput")
+    }
+
+    /// Chooses the microphone: a `deviceId` from `listMicrophones()`, or `"default"` (the
+    /// system default, followed when it changes). Mid-call the capture is swapped with
+    /// `replaceTrack` (same session; the old track is stopped only after the new one is live);
+    /// otherwise the choice applies at the next capture. Snapshot `micDeviceId`. Rejects, with
+    /// the old device still in use, with `mic-denied` / `mic-unavailable`; `invalid-argument`
+    /// for an empty id.
+    #[wasm_bindgen(js_name = setMicrophone, unchecked_return_type = "Promise<void>")]
+    pub fn set_microphone(&self, device_id: String) -> Promise {
+        self.link.set_microphone(device_id)
+    }
+
+    /// Plays the remote audio on the output device `deviceId` (from `listSpeakers()`, or
+    /// `"default"`), with `setSinkId` on the connection's `AudioContext` (Chromium 110+).
+    /// Rejects `unsupported` where the browser cannot choose (Firefox's `AudioContext`),
+    /// `invalid-argument` for an unknown device, `not-connected` before remote audio plays.
+    #[wasm_bindgen(js_name = setSpeaker, unchecked_return_type = "Promise<void>")]
+    pub fn set_speaker(&self, device_id: String) -> Promise {
+        self.link.set_speaker(device_id)
     }
 
     /// Ends the link (like `disconnect()`) and removes every listener. Idempotent; afterwards

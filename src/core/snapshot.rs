@@ -105,8 +105,8 @@ pub struct Snapshot {
     /// The microphone the app chose (`setMicrophone`, or `audio.deviceId`): a `deviceId` from
     /// `listMicrophones()`, or `"default"` (the system default, followed on `devicechange`).
     pub mic_device_id: String,
-    /// `false` after the browser's `offline` event until `online` (`navigator.onLine` at
-    /// start): the outage is declared at once; after `online` the automatic policy attempts at
+    /// `false` after the browser's `offline` event until `online` (`true` before any: a page
+    /// whose only network is loopback reads `navigator.onLine` false yet connects): the outage is declared at once; after `online` the automatic policy attempts at
     /// once, the manual one shows `canReconnect` ("Reconnect now").
     pub network_online: bool,
     /// The control WebSocket, when `options.control` is set; `null` otherwise.

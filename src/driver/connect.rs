@@ -9,10 +9,8 @@ use web_sys::{Event, MessageEvent};
 
 use super::{Link, TokenSource};
 use crate::core::outbox::LOW_WATER_BYTES;
-use crate::platform::audio::AudioGraph;
 use crate::core::{ConnectPhase, ErrorCode, Input, LinkError};
 use crate::platform::channel::Channel;
-use crate::platform::mic::Microphone;
 use crate::platform::peer::{self, Peer};
 use crate::platform::playback::Playback;
 use crate::platform::js;
@@ -38,33 +36,9 @@ impl Link {
         }
 
         self.phase(conn, ConnectPhase::Microphone);
-        let mic = Microphone::acquire(&config.options.audio).await?;
-        if !self.is_current(conn) {
-            drop(mic); // stops the tracks of a getUserMedia that resolved too late
-            return Ok(());
-        }
-        let track = mic
-            .audio_track()
-            .ok_or_else(|| LinkError::new(ErrorCode::MicUnavailable, "getUserMedia returned no audio track"))?;
-        // Another reference to the same stream: `Clone::clone`, never the inherent
-        // `MediaStream::clone` (JS `clone()`: a second capture track nobody stops; clippy.toml).
-        let stream = Clone::clone(mic.stream());
-        // One AudioContext per connection, for playback and the level meters.
-        let audio = match AudioGraph::new() {
-            Ok(mut a) => {
-                a.watch_mic(&stream);
-                Some(a)
-            }
-            Err(e) => {
-                log::warn!("no Web Audio ({}): no level meters, no fade on teardown", js::error_message(&e));
-                None
-            }
-        };
-        {
-            let mut st = self.0.state.borrow_mut();
-            st.media.mic = Some(mic);
-            st.media.audio = audio;
-        }
+        // The microphone — or, muted with `muteReleasesMic`, a silent track and no capture at
+        // all — and the connection's AudioContext (`devices.rs`).
+        let Some((track, stream)) = self.capture_for_connect(conn).await? else { return Ok(()) };
 
         self.phase(conn, ConnectPhase::Offer);
         let mut peer = Peer::new(&config.ice_servers)?;

@@ -21,13 +21,14 @@ pub(super) struct Events {
     message: List,
     control: List,
     error: List,
+    device: List,
     next_id: Cell<u32>,
 }
 
 impl Events {
     /// Forgets every listener (`dispose()`).
     pub(super) fn clear(&self) {
-        for list in [&self.subscribers, &self.message, &self.control, &self.error] {
+        for list in [&self.subscribers, &self.message, &self.control, &self.error, &self.device] {
             list.borrow_mut().clear();
         }
     }
@@ -54,20 +55,22 @@ impl Link {
         self.add_listener(|e| &e.subscribers, f)
     }
 
-    /// Adds a listener for `event`: `"message"` (data channel), `"control"` (control socket)
-    /// or `"error"` (non-fatal problems); returns the function that removes it. Errors:
+    /// Adds a listener for `event`: `"message"` (data channel), `"control"` (control socket),
+    /// `"error"` (non-fatal problems) or `"device"` (the microphone changed by itself); returns
+    /// the function that removes it. Errors:
     /// `invalid-argument` for another event name, `disposed`.
     pub fn on(&self, event: &str, f: Function) -> Result<Function, LinkError> {
         match event {
             "message" => self.add_listener(|e| &e.message, f),
             "control" => self.add_listener(|e| &e.control, f),
             "error" => self.add_listener(|e| &e.error, f),
+            "device" => self.add_listener(|e| &e.device, f),
             other => Err(LinkError::new(
                 ErrorCode::InvalidArgument,
                 [
                     "on(\"",
                     &other.chars().take(40).collect::<String>(),
-                    "\"): unknown event, expected \"message\", \"control\" or \"error\"",
+                    "\"): unknown event, expected \"message\", \"control\", \"error\" or \"device\"",
                 ]
                 .concat(),
             )),
@@ -112,6 +115,18 @@ impl Link {
         };
         self.emit(|e| &e.message, Some(&value));
         value
+    }
+
+    /// Tells the `on("device")` listeners `{ kind, deviceId, replacedBy }`: `kind` `"mic-lost"`
+    /// when the capture track ended from outside; `deviceId` the lost device, `replacedBy` the
+    /// device now captured (`null`: none could take over; the call goes on muted).
+    pub(super) fn emit_device(&self, kind: &str, device_id: Option<String>, replaced_by: Option<String>) {
+        let event = js_sys::Object::new();
+        let text = |v: Option<String>| v.map_or(JsValue::NULL, |s| JsValue::from_str(&s));
+        let _ = js_sys::Reflect::set(&event, &"kind".into(), &kind.into());
+        let _ = js_sys::Reflect::set(&event, &"deviceId".into(), &text(device_id));
+        let _ = js_sys::Reflect::set(&event, &"replacedBy".into(), &text(replaced_by));
+        self.emit(|e| &e.device, Some(&event.into()));
     }
 
     /// Hands a control-socket message to the `on("control")` listeners as `{ type, data }`.

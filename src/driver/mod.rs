@@ -20,6 +20,7 @@
 mod config;
 mod connect;
 mod control;
+mod devices;
 mod events;
 mod media;
 mod recover;
@@ -61,8 +62,11 @@ struct State {
     mic: MicState,
     /// The optional control WebSocket.
     control: Option<control::ControlLink>,
-    /// Page lifecycle listeners: attached on the first `connect()`, removed by `dispose()`.
+    /// Page lifecycle and network listeners: attached on the first `connect()`, removed by
+    /// `dispose()`.
     page: Option<PageLifecycle>,
+    /// `devicechange` on `navigator.mediaDevices`: the same lifetime.
+    device_watch: Option<gloo_events::EventListener>,
     /// The one timer, and the deadline (absolute ms) it is armed for (`timer.rs`).
     timer: Option<(f64, Timeout)>,
     /// The pending `connect()` promise.
@@ -105,6 +109,7 @@ impl Link {
                 control::ControlLink::new(crate::core::control::Control::new(c, seed.rotate_left(17) ^ 0x5bd1_e995))
             }),
             page: None,
+            device_watch: None,
             timer: None,
             connect_promise: None,
             reconnect_promise: None,
@@ -253,10 +258,16 @@ impl Link {
                     PageEvent::Hidden => Input::PageHidden,
                     PageEvent::Visible => Input::PageVisible,
                     PageEvent::Exit => Input::PageHide,
+                    PageEvent::Network(online) => Input::Network { online },
                 });
             }
         });
-        self.0.state.borrow_mut().page = page;
+        let devices = crate::platform::devices::watch(self.listener(|link, _| link.on_device_change()));
+        {
+            let mut st = self.0.state.borrow_mut();
+            st.page = page;
+            st.device_watch = devices;
+        }
     }
 
     /// `resumeAudio()`: starts remote audio the autoplay policy blocked. Call it from a user
@@ -294,7 +305,7 @@ impl Link {
         let held = {
             let mut st = self.0.state.borrow_mut();
             st.disposed = true;
-            (st.page.take(), st.timer.take(), st.control.take())
+            (st.page.take(), st.device_watch.take(), st.timer.take(), st.control.take())
         };
         drop(held);
         self.0.events.clear();

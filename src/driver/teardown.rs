@@ -55,7 +55,7 @@ impl Link {
         let mut failed = Vec::new();
 
         // 1. Now.
-        if let Some(mic) = res.mic.take() {
+        if let Some(mut mic) = res.mic.take() {
             step(&mut failed, "microphone", mic.stop());
         }
         let mut clock = None;

@@ -1,8 +1,8 @@
 //! The connection's `AudioContext`, shared by playback and the level meters: one context per
 //! connection, closed in teardown after the fade.
 
-use wasm_bindgen::JsValue;
-use web_sys::{AnalyserNode, AudioContext, MediaStream, MediaStreamAudioSourceNode};
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{AnalyserNode, AudioContext, MediaStream, MediaStreamAudioSourceNode, MediaStreamTrack};
 
 use super::js;
 use crate::core::levels::rms;
@@ -39,13 +39,43 @@ pub struct AudioGraph {
     remote: Option<Analyser>,
     /// Reused for every frame: reading levels allocates nothing.
     frame: Vec<f32>,
+    /// A silent track for the sender while the microphone is released (`silence()`).
+    silence: Option<(MediaStream, MediaStreamTrack)>,
     closed: bool,
 }
 
 impl AudioGraph {
     /// A new context. Errors when Web Audio is unavailable.
     pub fn new() -> Result<AudioGraph, JsValue> {
-        Ok(AudioGraph { ctx: AudioContext::new()?, mic: None, remote: None, frame: vec![0.0; FRAME as usize], closed: false })
+        let frame = vec![0.0; FRAME as usize];
+        Ok(AudioGraph { ctx: AudioContext::new()?, mic: None, remote: None, frame, silence: None, closed: false })
+    }
+
+    /// A silent audio track (and its stream) from this context (a `MediaStreamAudioDestinationNode`
+    /// fed by a `ConstantSourceNode` at 0): what the sender carries while the microphone is released, so
+    /// RTP keeps flowing. Made once; stopped when the graph closes.
+    pub fn silence(&mut self) -> Result<(MediaStream, MediaStreamTrack), JsValue> {
+        if let Some(s) = &self.silence {
+            return Ok(s.clone());
+        }
+        let node = js::try_call(self.ctx.as_ref(), "createMediaStreamDestination")?;
+        // A destination with nothing connected renders no frames in Chromium (and so no RTP):
+        // feed it a running source of zeros.
+        let zeros = js::try_call(self.ctx.as_ref(), "createConstantSource")?;
+        js_sys::Reflect::set(&js_sys::Reflect::get(&zeros, &"offset".into())?, &"value".into(), &0.0.into())?;
+        js::try_call1(&zeros, "connect", &node)?;
+        js::try_call(&zeros, "start")?;
+        let stream: MediaStream = js_sys::Reflect::get(&node, &"stream".into())?.dyn_into()?;
+        let track: MediaStreamTrack = stream.get_audio_tracks().get(0).dyn_into()?;
+        self.silence = Some((Clone::clone(&stream), Clone::clone(&track)));
+        Ok((stream, track))
+    }
+
+    /// Stops metering the microphone (it was released or swapped).
+    pub fn unwatch_mic(&mut self) {
+        if let Some(old) = self.mic.take() {
+            let _ = old.disconnect();
+        }
     }
 
     /// The context (playback builds its gain graph in it).
@@ -96,6 +126,9 @@ impl AudioGraph {
             if let Err(e) = a.disconnect() {
                 first.get_or_insert(e);
             }
+        }
+        if let Some((_, track)) = self.silence.take() {
+            track.stop();
         }
         if let Err(e) = js::try_call(self.ctx.as_ref(), "close") {
             first.get_or_insert(e);

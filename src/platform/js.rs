@@ -69,6 +69,17 @@ pub fn try_call(target: &JsValue, method: &str) -> Result<JsValue, JsValue> {
     f.call0(target)
 }
 
+/// Calls `target[method](arg)` and turns any throw (or a missing method) into `Err`.
+pub fn try_call1(target: &JsValue, method: &str, arg: &JsValue) -> Result<JsValue, JsValue> {
+    let f: Function = Reflect::get(target, &method.into())?.dyn_into()?;
+    f.call1(target, arg)
+}
+
+/// `target[key]` as a string (`None` when absent or not a string).
+pub fn text(target: &JsValue, key: &str) -> Option<String> {
+    Reflect::get(target, &key.into()).ok().and_then(|v| v.as_string())
+}
+
 /// Sets `target[key] = value`, turning a throw into `Err`.
 pub fn try_set(target: &JsValue, key: &str, value: &JsValue) -> Result<(), JsValue> {
     Reflect::set(target, &key.into(), value).map(|_| ())

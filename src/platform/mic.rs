@@ -8,9 +8,11 @@ use web_sys::{MediaStream, MediaStreamConstraints, MediaStreamTrack};
 use super::js;
 use crate::core::{AudioOptions, ErrorCode, LinkError};
 
-/// A captured microphone stream. Dropping it stops every track (the mic indicator goes off).
+/// A captured microphone stream. Dropping it stops every track (the mic indicator goes off)
+/// and removes its listener.
 pub struct Microphone {
     stream: MediaStream,
+    ended: Option<gloo_events::EventListener>,
 }
 
 fn audio_constraints(a: &AudioOptions) -> JsValue {
@@ -34,7 +36,9 @@ impl Microphone {
     /// Asks for the microphone. Errors: `mic-denied` (NotAllowedError, SecurityError),
     /// `mic-unavailable` (no device, device busy, constraints unsatisfiable), `unsupported`
     /// (no `navigator.mediaDevices`, e.g. an insecure http: origin).
-    pub async fn acquire(audio: &AudioOptions) -> Result<Microphone, LinkError> {
+    /// `device_id`: the device to capture from (`None`: the system default), over
+    /// `audio.deviceId`.
+    pub async fn acquire(audio: &AudioOptions, device_id: Option<&str>) -> Result<Microphone, LinkError> {
         let devices = web_sys::window()
             .and_then(|w| w.navigator().media_devices().ok())
             .filter(|d| !JsValue::from(d).is_undefined())
@@ -45,7 +49,8 @@ impl Microphone {
                 )
             })?;
         let constraints = MediaStreamConstraints::new();
-        constraints.set_audio(&audio_constraints(audio));
+        let audio = AudioOptions { device_id: device_id.map(str::to_string), ..audio.clone() };
+        constraints.set_audio(&audio_constraints(&audio));
         constraints.set_video(&JsValue::FALSE);
         let promise = devices.get_user_media_with_constraints(&constraints).map_err(mic_error)?;
         let stream: MediaStream = JsFuture::from(promise)
@@ -53,7 +58,23 @@ impl Microphone {
             .map_err(mic_error)?
             .dyn_into()
             .map_err(|_| LinkError::new(ErrorCode::MicUnavailable, "getUserMedia did not return a MediaStream"))?;
-        Ok(Microphone { stream })
+        Ok(Microphone { stream, ended: None })
+    }
+
+    /// Calls `f` when the capture track ends from outside (unplugged, permission revoked,
+    /// stopped by the browser), for as long as this `Microphone` lives (`ended` does not fire
+    /// for our own `stop()`, Media Capture §4.3.1).
+    pub fn on_ended(&mut self, f: impl FnMut(&web_sys::Event) + 'static) {
+        self.ended = self.audio_track().map(|t| gloo_events::EventListener::new(&t, "ended", f));
+    }
+
+    /// `track.enabled` of every track: `false` sends silence and keeps the device open.
+    pub fn set_enabled(&self, enabled: bool) {
+        for t in self.stream.get_tracks().iter() {
+            if let Ok(t) = t.dyn_into::<MediaStreamTrack>() {
+                t.set_enabled(enabled);
+            }
+        }
     }
 
     /// The captured stream.
@@ -68,7 +89,8 @@ impl Microphone {
 
     /// Stops every track, synchronously. Errors from individual tracks are collected;
     /// every track is still attempted.
-    pub fn stop(&self) -> Result<(), JsValue> {
+    pub fn stop(&mut self) -> Result<(), JsValue> {
+        self.ended = None;
         let mut first_err = None;
         for t in self.stream.get_tracks().iter() {
             if let Err(e) = js::try_call(&t, "stop") {

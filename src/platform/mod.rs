@@ -5,6 +5,7 @@
 pub mod audio;
 pub mod channel;
 pub mod clock;
+pub mod devices;
 pub mod js;
 pub mod mic;
 pub mod page;

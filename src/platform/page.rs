@@ -11,7 +11,10 @@ pub enum PageEvent {
     Visible,
     /// `pagehide` (navigation away, bfcache) or `freeze` (page lifecycle).
     Exit,
+    /// `window`'s `online` (`true`) or `offline` (`false`) event.
+    Network(bool),
 }
+
 
 /// The page lifecycle listeners. Dropping this removes all of them.
 pub struct PageLifecycle {
@@ -37,8 +40,12 @@ impl PageLifecycle {
         });
         let f = on_event.clone();
         let freeze = EventListener::new(&document, "freeze", move |_| f(PageEvent::Exit));
-        let pagehide = EventListener::new(&window, "pagehide", move |_| on_event(PageEvent::Exit));
-        Some(PageLifecycle { _listeners: vec![visibility, freeze, pagehide] })
+        let f = on_event.clone();
+        let pagehide = EventListener::new(&window, "pagehide", move |_| f(PageEvent::Exit));
+        let f = on_event.clone();
+        let online = EventListener::new(&window, "online", move |_| f(PageEvent::Network(true)));
+        let offline = EventListener::new(&window, "offline", move |_| on_event(PageEvent::Network(false)));
+        Some(PageLifecycle { _listeners: vec![visibility, freeze, pagehide, online, offline] })
     }
 }
 

@@ -17,11 +17,12 @@ pub const PEER: &str = match option_env!("VOICELINK_PEER_URL") {
 #[wasm_bindgen(inline_js = r#"
 function spies() {
   if (globalThis.__vl) return globalThis.__vl;
-  const vl = { gumCalls: 0, gumDelayMs: 0, stripCandidates: false, toneMic: false, console: [] };
+  const vl = { gumCalls: 0, gumDelayMs: 0, gumFails: false, stripCandidates: false, toneMic: false, console: [] };
   const md = navigator.mediaDevices;
   const gum = md.getUserMedia.bind(md);
   md.getUserMedia = async (c) => {
     vl.gumCalls++;
+    if (vl.gumFails) throw new DOMException("no microphone (test)", "NotFoundError");
     const s = vl.toneMic ? toneStream() : await gum(c);
     if (vl.gumDelayMs) await new Promise((r) => setTimeout(r, vl.gumDelayMs));
     return s;
@@ -71,6 +72,7 @@ function toneStream() {
   });
 }
 export function set_tone_mic(on) { spies().toneMic = on; }
+export function set_gum_fails(on) { spies().gumFails = on; }
 /** The HTTP status of the last `method` request to a URL ending in `suffix` (0: none yet). */
 export function request_status(method, suffix) {
   const r = spies().requests.filter((e) => e.method === method && e.url.endsWith(suffix)).at(-1);
@@ -144,6 +146,8 @@ extern "C" {
     pub fn set_strip_candidates(on: bool);
     /// Makes the next `getUserMedia` calls return a steady 440 Hz tone (see `toneStream`).
     pub fn set_tone_mic(on: bool);
+    /// Makes `getUserMedia` reject with `NotFoundError` (no microphone) until turned off.
+    pub fn set_gum_fails(on: bool);
     /// The HTTP status of the last `method` request to a URL ending in `suffix` (-1: none;
     /// 0: no answer yet).
     pub fn request_status(method: &str, suffix: &str) -> i32;
@@ -198,6 +202,10 @@ extern "C" {
     /// Resolves `true` once the destination tap of context `index` records.
     #[wasm_bindgen(js_name = probe_tap_ready)]
     pub fn probe_tap_ready(index: i32) -> Promise;
+    /// Ends every live capture track from outside (stopped, `ended` dispatched): an unplugged
+    /// or revoked microphone.
+    #[wasm_bindgen(js_name = probe_end_capture)]
+    pub fn end_capture_from_outside();
     /// Closes every recorded `AudioContext` still open: only for a test that broke `close()`.
     #[wasm_bindgen(js_name = probe_close_contexts)]
     pub fn probe_close_contexts();

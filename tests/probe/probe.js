@@ -323,6 +323,15 @@ export function installProbe() {
 installProbe();
 
 // Accessors for wasm-bindgen tests (tests/common/mod.rs).
+/** Ends every live capture track from outside, as an unplugged or revoked device does: the
+ * track is stopped and `ended` dispatched (a track stopped by script fires no `ended` itself). */
+export function probe_end_capture() {
+  for (const { track } of installProbe().captureTracks) {
+    if (track.readyState !== "live") continue;
+    track.stop();
+    track.dispatchEvent(new Event("ended"));
+  }
+}
 export function probe_live_capture_tracks() { return installProbe().liveCaptureTracks(); }
 export function probe_capture_tracks() { return installProbe().captureTracks.length; }
 export function probe_open_peer_connections() { return installProbe().openPeerConnections(); }
