@@ -5,7 +5,8 @@
 #
 #   scripts/with-peer.sh PORT LOGFILE CMD [ARGS...]
 #
-# CMD sees VOICELINK_PEER_URL=http://127.0.0.1:PORT. Usually run inside
+# CMD sees VOICELINK_PEER_URL=http://127.0.0.1:PORT. The peer has a dead STUN server
+# (--dead-stun 0, below). Usually run inside
 # scripts/netns.sh.
 . "$(dirname "$0")/lib.sh"
 
@@ -38,7 +39,12 @@ trap stop_peer EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# --dead-stun 0: a STUN server that never answers on a free UDP port (its port is
+# `deadStunPort` in /_dev/state), for the tests and benches of a connect that must not wait
+# for it (issue 16). VOICELINK_PEER_ARGS: more flags (word-split), e.g. "--token T".
+# shellcheck disable=SC2086
 RUST_LOG="${RUST_LOG:-info}" "$PEER_BIN" --host 127.0.0.1 --port "$port" --www www --pkg pkg \
+  --dead-stun 0 ${VOICELINK_PEER_ARGS:-} \
   >>"$logfile" 2>&1 &
 peer_pid=$!
 

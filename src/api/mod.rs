@@ -106,6 +106,17 @@ impl VoiceLink {
         self.link.connect()
     }
 
+    /// Optional warm-up (call it on hover or page load): resolves the token, runs the WHIP
+    /// `OPTIONS` pre-flight (`iceServersFromServer`), creates the peer connection and starts ICE
+    /// gathering — no microphone, no offer sent — so the next `connect()` skips that work and
+    /// uses this peer connection. Kept for 30 s, then released (as by `disconnect()` and
+    /// `dispose()`); a second call starts the 30 s over. Does nothing while connecting or
+    /// connected. Rejects with `token-failed`, `unsupported`, `peer-connection`, `disposed`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn prepare(&self) -> Promise {
+        self.link.prepare()
+    }
+
     /// Disconnects. The microphone tracks are stopped before this returns; remote audio fades
     /// out over `fadeOutMs`, then playback, the data channel and the peer connection are
     /// closed and the WHIP session is deleted. The promise resolves once all of that is done

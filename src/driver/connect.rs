@@ -1,5 +1,6 @@
-//! The connect sequence, in the seeds' order: token → microphone → peer connection → track →
-//! data channel → listeners → offer → WHIP POST → answer. After every `.await` the connection generation (`conn`) is
+//! The connect sequence: token and peer connection (with its data channel and offer, gathering
+//! from then on; `prepare.rs`, or done ahead by `prepare()`) → microphone → track on the
+//! audio transceiver → the offer once gathering has what it needs → POST → answer → trickle. After every `.await` the connection generation (`conn`) is
 //! checked: when it is no longer current (disconnect, dispose, timeout, failure), the step's
 //! result is released at once — a late `getUserMedia` has its tracks stopped, a late WHIP
 //! session is deleted.
@@ -30,20 +31,22 @@ impl Link {
     async fn connect_steps(&self, conn: u32) -> Result<(), LinkError> {
         let config = &self.0.config;
 
-        let token = resolve_token(&config.token).await?;
+        // The token and the peer connection: what `prepare()` made, else made now. The peer
+        // connection comes before the microphone, so gathering runs during getUserMedia.
+        let prepared = match self.take_prepared().await {
+            Some(p) => p,
+            None => {
+                let token = resolve_token(&config.token).await?;
+                if !self.is_current(conn) {
+                    return Ok(());
+                }
+                self.warm(token).await?
+            }
+        };
         if !self.is_current(conn) {
-            return Ok(());
+            return Ok(()); // `prepared` closes on drop
         }
-
-        self.phase(conn, ConnectPhase::Microphone);
-        // The microphone — or, muted with `muteReleasesMic`, a silent track and no capture at
-        // all — and the connection's AudioContext (`devices.rs`).
-        let Some((track, stream)) = self.capture_for_connect(conn).await? else { return Ok(()) };
-
-        self.phase(conn, ConnectPhase::Offer);
-        let mut peer = Peer::new(&config.ice_servers)?;
-        peer.add_track(&track, &stream);
-        let mut channel = Channel::create(peer.connection(), &config.options.data_channel_label)?;
+        let super::prepare::Prepared { token, mut peer, mut channel, needs_relay, trickle_advertised } = prepared;
         self.wire_peer(&mut peer, conn);
         self.wire_channel(&mut channel, conn);
         let pc = peer.connection().clone();
@@ -52,9 +55,26 @@ impl Link {
             st.media.peer = Some(peer);
             st.media.channel = Some(channel);
         }
-        let offer = peer::create_offer(&pc, false, config.signaling.waits_for_candidates()).await?;
+
+        self.phase(conn, ConnectPhase::Microphone);
+        let Some((track, stream)) = self.capture_for_connect(conn).await? else { return Ok(()) };
+
+        self.phase(conn, ConnectPhase::Offer);
+        peer::send_track(&pc, &track, &stream).await?;
+        // Gathering has what the connection needs (host candidates; a relay one with TURN):
+        // the offer goes, later candidates are trickled (or dropped) — issue 16.
+        let offer = peer::offer_sdp(&pc, needs_relay).await?;
         if !self.is_current(conn) {
             return Ok(());
+        }
+        {
+            let mut st = self.0.state.borrow_mut();
+            let peer = st.media.peer.take();
+            drop(st);
+            if let Some(mut peer) = peer {
+                self.start_trickle(&mut peer, conn, &offer);
+                self.0.state.borrow_mut().media.peer = Some(peer);
+            }
         }
         // The previous connection's session is hung up before a new one is offered (a fresh
         // session after an outage, a connect() right after a disconnect()): its teardown hangs up
@@ -87,6 +107,7 @@ impl Link {
         // The session keeps the token it was made with: its DELETE carries it even as an orphan
         // (when the connection is stale, the machine answers with DeleteOrphan).
         answer.session.token = token;
+        self.open_trickle(conn, &answer.session, answer.trickle || trickle_advertised);
         self.0.state.borrow_mut().last_session = Some(answer.session.clone());
         self.dispatch(Input::SessionCreated { conn, session: answer.session });
         if !self.is_current(conn) {
@@ -202,7 +223,7 @@ fn is_session_ended(value: &JsValue) -> bool {
 /// "session finalized"): `{"type":"session.ended"}`.
 pub const SESSION_ENDED_EVENT: &str = "session.ended";
 
-async fn resolve_token(source: &TokenSource) -> Result<Option<String>, LinkError> {
+pub(super) async fn resolve_token(source: &TokenSource) -> Result<Option<String>, LinkError> {
     let provider = match source {
         TokenSource::None => return Ok(None),
         TokenSource::Static(s) => return Ok(Some(s.clone())),

@@ -25,6 +25,8 @@ pub(super) struct Media {
     pub(super) playback: Option<Playback>,
     pub(super) channel: Option<Channel>,
     pub(super) peer: Option<Peer>,
+    /// Candidates gathered after the offer, on their way to the server (`ice.rs`).
+    pub(super) trickle: Option<super::ice::TrickleState>,
 }
 
 /// A promise handed to the app, with the functions that settle it.

@@ -22,7 +22,9 @@ mod connect;
 mod control;
 mod devices;
 mod events;
+mod ice;
 mod media;
+mod prepare;
 mod recover;
 mod send;
 mod teardown;
@@ -78,6 +80,12 @@ struct State {
     /// The last session an offer made (a fresh offer after an outage tells an app's
     /// `signaling.offer` which session it replaces).
     last_session: Option<crate::core::Session>,
+    /// What `prepare()` made, until a `connect()` takes it (`prepare.rs`).
+    prepared: Option<prepare::Prepared>,
+    /// The pending `prepare()` promise.
+    preparing: Option<Promise>,
+    /// When the prepared resources are released (a deadline of the one timer).
+    warmup: crate::core::warmup::Warmup,
     /// The last snapshot, as the Rust value and the frozen JS object made of it.
     snapshot: Option<(Snapshot, JsValue)>,
     disposed: bool,
@@ -115,6 +123,9 @@ impl Link {
             reconnect_promise: None,
             closing: None,
             last_session: None,
+            prepared: None,
+            preparing: None,
+            warmup: Default::default(),
             snapshot: None,
             disposed: false,
         };
@@ -289,6 +300,7 @@ impl Link {
     /// Ends the link for `reason`. The microphone is stopped before this returns; the returned
     /// promise settles once the WHIP `DELETE` has settled.
     pub fn end(&self, reason: EndReason) -> Promise {
+        self.release_prepared();
         self.dispatch(Input::Disconnect { reason });
         let closing = self.0.state.borrow().closing.clone();
         closing.unwrap_or_else(|| Promise::resolve(&JsValue::UNDEFINED))

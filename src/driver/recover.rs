@@ -49,7 +49,8 @@ impl Link {
         let Signaling::Custom(custom) = &*self.0.config.signaling else { return Ok(()) };
         let pc = self.0.state.borrow().media.peer.as_ref().map(|p| p.connection().clone());
         let pc = pc.ok_or_else(|| (LinkError::new(ErrorCode::PeerConnection, "no peer connection to restart"), true))?;
-        let offer = peer::create_offer(&pc, true, true).await.map_err(|e| (e, false))?;
+        self.stop_trickle();
+        let offer = peer::create_offer(&pc, true, self.needs_relay()).await.map_err(|e| (e, false))?;
         if !self.is_current(conn) {
             return Ok(());
         }
@@ -73,13 +74,13 @@ impl Link {
         let Some((Some(track), stream)) = mic else {
             return Err((LinkError::new(ErrorCode::MicUnavailable, "no microphone track to send on a new peer connection"), true));
         };
-        let mut peer = Peer::new(&config.ice_servers).map_err(plain)?;
+        let mut peer = Peer::new(&config.ice_servers, config.options.relay_only).map_err(plain)?;
         peer.add_track(&track, &stream);
         let mut channel = Channel::create(peer.connection(), &config.options.data_channel_label).map_err(plain)?;
         self.wire_peer(&mut peer, conn);
         self.wire_channel(&mut channel, conn);
         let pc = peer.connection().clone();
-        let offer = peer::create_offer(&pc, false, true).await.map_err(plain)?;
+        let offer = peer::create_offer(&pc, false, self.needs_relay()).await.map_err(plain)?;
         if !self.is_current(conn) {
             return Ok(()); // `peer` and `channel` close on drop
         }
@@ -112,6 +113,14 @@ impl Link {
         Ok(())
     }
 
+    /// The offer of a recovery must wait for a relay candidate (the app's TURN servers, or
+    /// `iceTransportPolicy: "relay"`).
+    fn needs_relay(&self) -> bool {
+        let options = &self.0.config.options;
+        let urls: Vec<String> = options.ice_servers.iter().flat_map(|s| s.urls.iter().cloned()).collect();
+        crate::core::trickle::needs_relay(options.relay_only, &urls)
+    }
+
     /// An `AbortSignal` for a signaling request of the current connection: teardown aborts it.
     fn signaling_signal(&self) -> Result<web_sys::AbortSignal, LinkError> {
         let abort = crate::platform::js::abort_controller()?;
@@ -130,7 +139,8 @@ impl Link {
         let pc = pc.ok_or_else(|| (LinkError::new(ErrorCode::PeerConnection, "no peer connection to restart"), true))?;
         let url = session.url.as_deref().ok_or_else(|| (LinkError::new(ErrorCode::SignalingAnswer, "no session URL"), true))?;
 
-        let offer = peer::create_offer(&pc, true, true).await.map_err(|e| (e, false))?;
+        self.stop_trickle();
+        let offer = peer::create_offer(&pc, true, self.needs_relay()).await.map_err(|e| (e, false))?;
         let fragment = sdp::restart_fragment(&offer)
             .ok_or_else(|| fail(ErrorCode::PeerConnection, "the ICE restart offer has no ICE credentials"))?;
         if !self.is_current(conn) {

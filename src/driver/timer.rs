@@ -1,6 +1,6 @@
-//! The driver's one timer. The machine, the control channel and the telemetry each say when
-//! they next need time to pass (`poll_timeout()`, absolute ms on the page's clock); the timer
-//! is armed at the earliest of the three and, when it fires, feeds `Timeout` to whichever is
+//! The driver's one timer. The machine, the control channel, the telemetry and `prepare()`'s
+//! lifetime (`core::warmup`) each say when they next need time to pass (`poll_timeout()`,
+//! absolute ms on the page's clock); the timer is armed at the earliest of them and, when it fires, feeds `Timeout` to whichever is
 //! due and takes the due readings. Connect and ICE-restart timeouts, the backoff wait, the
 //! visibility grace delay, countdown refreshes, the control heartbeat and retry, `getStats()`
 //! and the level meters are all deadlines; nothing else in the driver keeps a timer (the
@@ -31,7 +31,8 @@ impl Link {
                 None
             } else {
                 let control = st.control.as_ref().and_then(|c| c.machine.poll_timeout());
-                earliest(earliest(st.machine.poll_timeout(), control), st.telemetry.poll_timeout())
+                let prepared = st.warmup.poll_timeout();
+                earliest(earliest(earliest(st.machine.poll_timeout(), control), st.telemetry.poll_timeout()), prepared)
             }
         };
         if want == self.0.state.borrow().timer.as_ref().map(|(at, _)| *at) {
@@ -65,6 +66,9 @@ impl Link {
             let control = passed(st.control.as_ref().and_then(|c| c.machine.poll_timeout()));
             (passed(st.machine.poll_timeout()), control, st.telemetry.poll(now))
         };
+        if self.0.state.borrow_mut().warmup.on_timeout(now) {
+            self.release_prepared();
+        }
         if machine {
             self.dispatch(Input::Timeout);
         }

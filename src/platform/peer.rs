@@ -1,7 +1,10 @@
-//! The peer connection: creation, the SDP offer with gathered ICE candidates (non-trickle
-//! WHIP, RFC 9725 §4.1), the answer, and its event listeners — all released on drop.
+//! The peer connection: creation (`iceTransportPolicy`), the audio transceiver the microphone
+//! track is put on later, the SDP offer sent once gathering has what the connection needs
+//! (`core::trickle::Gather`, issue 16), the answer, and its event listeners — all released on
+//! drop.
 
 use gloo_events::EventListener;
+use js_sys::Reflect;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
@@ -10,11 +13,8 @@ use web_sys::{
 };
 
 use super::js;
+use crate::core::trickle::Gather;
 use crate::core::{ErrorCode, LinkError, PeerState};
-
-/// Longest wait for ICE gathering to complete before the offer is sent with the candidates
-/// gathered so far, in milliseconds. Host candidates take a few ms; STUN can take seconds.
-pub const ICE_GATHERING_TIMEOUT_MS: u32 = 2_000;
 
 /// An `RTCPeerConnection` with the listeners attached to it. Dropping it removes the
 /// listeners and closes the connection.
@@ -30,10 +30,14 @@ fn pc_error(what: &str, e: &JsValue) -> LinkError {
 impl Peer {
     /// Creates the peer connection. `ice_servers` is the app's `iceServers` array (already
     /// validated), or `undefined`. Errors: `unsupported` when the browser has no WebRTC.
-    pub fn new(ice_servers: &JsValue) -> Result<Peer, LinkError> {
+    /// `relay_only`: `iceTransportPolicy: "relay"`.
+    pub fn new(ice_servers: &JsValue, relay_only: bool) -> Result<Peer, LinkError> {
         let config = RtcConfiguration::new();
         if !ice_servers.is_undefined() && !ice_servers.is_null() {
             config.set_ice_servers(ice_servers);
+        }
+        if relay_only {
+            let _ = Reflect::set(&config, &"iceTransportPolicy".into(), &"relay".into());
         }
         let pc = RtcPeerConnection::new_with_configuration(&config).map_err(|e| {
             LinkError::new(
@@ -57,6 +61,17 @@ impl Peer {
     /// Sends the microphone track (`addTrack`, W3C webrtc-pc §5.1).
     pub fn add_track(&self, track: &MediaStreamTrack, stream: &MediaStream) {
         self.pc.add_track_0(track, stream);
+    }
+
+    /// A `sendrecv` audio transceiver without a track yet (`addTransceiver`, W3C webrtc-pc
+    /// §5.1): the offer can be made and gathering can start before the microphone is open;
+    /// [`send_track`] puts the track on it without renegotiation.
+    pub fn add_audio_transceiver(&self) -> Result<(), LinkError> {
+        let add: js_sys::Function = Reflect::get(&self.pc, &"addTransceiver".into())
+            .ok()
+            .and_then(|f| f.dyn_into().ok())
+            .ok_or_else(|| LinkError::new(ErrorCode::Unsupported, "RTCPeerConnection has no addTransceiver()"))?;
+        add.call1(&self.pc, &"audio".into()).map(|_| ()).map_err(|e| pc_error("addTransceiver", &e))
     }
 
     /// `connectionState`, mapped.
@@ -112,30 +127,83 @@ pub fn remote_sdp(pc: &RtcPeerConnection) -> Option<String> {
     pc.remote_description().map(|d| d.sdp()).filter(|s| !s.is_empty())
 }
 
-/// Creates the offer (with new ICE credentials when `ice_restart`), sets it as local
-/// description, waits (when `wait_for_candidates`; bounded by [`ICE_GATHERING_TIMEOUT_MS`]) for
-/// ICE gathering, and returns the local SDP with the candidates it has. Errors: `peer-connection`.
-pub async fn create_offer(pc: &RtcPeerConnection, ice_restart: bool, wait_for_candidates: bool) -> Result<String, LinkError> {
+/// Sends `track` (of `stream`) on the first transceiver: `replaceTrack` (no renegotiation)
+/// and, where the browser has it, `setStreams` so the `msid` names the stream.
+pub async fn send_track(pc: &RtcPeerConnection, track: &MediaStreamTrack, stream: &MediaStream) -> Result<(), LinkError> {
+    let transceivers = pc.get_transceivers();
+    let sender = Reflect::get(&transceivers.get(0), &"sender".into()).map_err(|e| pc_error("getTransceivers", &e))?;
+    let replace: js_sys::Function = Reflect::get(&sender, &"replaceTrack".into())
+        .ok()
+        .and_then(|f| f.dyn_into().ok())
+        .ok_or_else(|| LinkError::new(ErrorCode::PeerConnection, "the peer connection has no audio sender"))?;
+    let promise = replace.call1(&sender, track).map_err(|e| pc_error("replaceTrack", &e))?;
+    js::settle(promise).await.map_err(|e| pc_error("replaceTrack", &e))?;
+    if let Ok(set_streams) = Reflect::get(&sender, &"setStreams".into()).and_then(|f| f.dyn_into::<js_sys::Function>()) {
+        let _ = set_streams.call1(&sender, stream);
+    }
+    Ok(())
+}
+
+/// Creates the offer (with new ICE credentials when `ice_restart`) and sets it as local
+/// description: gathering starts. Errors: `peer-connection`.
+pub async fn start_offer(pc: &RtcPeerConnection, ice_restart: bool) -> Result<(), LinkError> {
     let options = RtcOfferOptions::new();
     options.set_ice_restart(ice_restart);
     let offer = JsFuture::from(pc.create_offer_with_rtc_offer_options(&options))
         .await
         .map_err(|e| pc_error("createOffer", &e))?;
-    let sdp = js_sys::Reflect::get(&offer, &"sdp".into()).ok().and_then(|s| s.as_string()).unwrap_or_default();
+    let sdp = Reflect::get(&offer, &"sdp".into()).ok().and_then(|s| s.as_string()).unwrap_or_default();
     let init = RtcSessionDescriptionInit::new(RtcSdpType::Offer);
     init.set_sdp(&sdp);
     JsFuture::from(pc.set_local_description(&init)).await.map_err(|e| pc_error("setLocalDescription", &e))?;
-    if wait_for_candidates {
-        let watched = pc.clone();
-        js::until_event(pc.as_ref(), "icegatheringstatechange", ICE_GATHERING_TIMEOUT_MS, move || {
-            watched.ice_gathering_state() == RtcIceGatheringState::Complete
-        })
-        .await;
+    Ok(())
+}
+
+/// The gathering so far, read from the local description (which carries every candidate
+/// gathered, W3C webrtc-pc §4.4.1.5) and `iceGatheringState`.
+fn gathered(pc: &RtcPeerConnection, needs_relay: bool) -> Gather {
+    let mut g = Gather::new(needs_relay);
+    if pc.ice_gathering_state() == RtcIceGatheringState::Complete {
+        g.complete();
     }
+    if let Some(d) = pc.local_description() {
+        for line in d.sdp().lines().filter_map(|l| l.strip_prefix("a=")).filter(|l| l.starts_with("candidate:")) {
+            g.candidate(line);
+        }
+    }
+    g
+}
+
+/// Waits until gathering has what the offer needs (`core::trickle::Gather`: a first candidate,
+/// or a relay one when `needs_relay`; bounded), then returns the local SDP with the candidates
+/// it has. Errors: `peer-connection`.
+pub async fn offer_sdp(pc: &RtcPeerConnection, needs_relay: bool) -> Result<String, LinkError> {
+    let bound = gathered(pc, needs_relay).bound_ms();
+    let watched = pc.clone();
+    js::until_event(pc.as_ref(), "icecandidate", bound, move || gathered(&watched, needs_relay).ready()).await;
     pc.local_description()
         .map(|d| d.sdp())
         .filter(|s| !s.is_empty())
         .ok_or_else(|| LinkError::new(ErrorCode::PeerConnection, "the peer connection has no local description"))
+}
+
+/// [`start_offer`] then [`offer_sdp`]: the offer of an ICE restart or of a new peer connection
+/// in a recovery. Errors: `peer-connection`.
+pub async fn create_offer(pc: &RtcPeerConnection, ice_restart: bool, needs_relay: bool) -> Result<String, LinkError> {
+    start_offer(pc, ice_restart).await?;
+    offer_sdp(pc, needs_relay).await
+}
+
+/// A local candidate of an `icecandidate` event: `Some((candidate, sdpMid))`, `Some(("", _))`
+/// at the end of gathering (`null` candidate, or an empty one), `None` when unreadable.
+pub fn event_candidate(ev: &Event) -> Option<(String, Option<String>)> {
+    let c = Reflect::get(ev, &"candidate".into()).ok()?;
+    if c.is_null() || c.is_undefined() {
+        return Some((String::new(), None));
+    }
+    let line = Reflect::get(&c, &"candidate".into()).ok()?.as_string()?;
+    let mid = Reflect::get(&c, &"sdpMid".into()).ok().and_then(|m| m.as_string());
+    Some((line, mid))
 }
 
 /// Adds the ICE servers a server advertised to the app's (`setConfiguration`, W3C webrtc-pc

@@ -94,7 +94,7 @@ impl Custom {
         let value = self.call(&self.offer, Custom::request(url, sdp, previous, token, Some(signal)), "offer").await?;
         let sdp = answer_sdp(&value, "offer")?;
         let session = Reflect::get(&value, &"session".into()).ok().and_then(|s| s.as_string());
-        Ok(Answer { sdp, session: Session { id: session, url: None, etag: None, token: token.map(str::to_string) }, ice_servers: Vec::new() })
+        Ok(Answer { sdp, session: Session { id: session, url: None, etag: None, token: token.map(str::to_string) }, ice_servers: Vec::new(), trickle: false })
     }
 
     /// `restart(request)` with an ICE-restart offer → the full SDP answer.

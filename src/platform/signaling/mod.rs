@@ -13,6 +13,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, Headers, RequestInit, Response};
 
+use crate::core::trickle::{Batch, FragmentHead, Mode, Sent};
 use crate::core::{ErrorCode, LinkError, Protocol, Session};
 use crate::platform::js;
 
@@ -27,6 +28,9 @@ pub struct Answer {
     pub session: Session,
     /// ICE servers the server advertised (`RTCIceServer` dictionaries; WHIP `Link` headers).
     pub ice_servers: Vec<JsValue>,
+    /// The server takes trickled candidates for this session (WHIP: `Accept-Patch` names
+    /// `application/trickle-ice-sdpfrag`; Pipecat: always).
+    pub trickle: bool,
 }
 
 /// How a protocol brings a session back after an outage.
@@ -80,11 +84,49 @@ impl Signaling {
         }
     }
 
-    /// `true` when the offer must wait for ICE gathering (WHIP without trickle, Pipecat, custom);
-    /// OpenAI's own client posts its offer at once, its servers learn the client's address
-    /// from the connectivity checks.
-    pub fn waits_for_candidates(&self) -> bool {
-        !matches!(self, Signaling::OpenAi)
+    /// How candidates gathered after the offer reach this server (issue 16): WHIP and Pipecat
+    /// `PATCH` them; OpenAI and an app's object have no way, they are dropped.
+    pub fn trickle_mode(&self) -> Mode {
+        match self {
+            Signaling::Whip => Mode::Whip,
+            Signaling::Pipecat { .. } => Mode::Pipecat,
+            Signaling::OpenAi | Signaling::Custom(_) => Mode::Off,
+        }
+    }
+
+    /// Sends one batch of trickled candidates for `session` (WHIP: a fragment built with
+    /// `head`; Pipecat: JSON with the bundle tag's mid). Never fails: the outcome is returned.
+    pub async fn trickle(&self, url: &str, session: &Session, head: &FragmentHead, batch: &Batch) -> Sent {
+        match self {
+            Signaling::Whip => match &session.url {
+                Some(session_url) => {
+                    whip::patch_trickle(session_url, session.token.as_deref(), session.etag.as_deref(), &head.fragment(batch)).await
+                }
+                None => Sent::Status(0),
+            },
+            Signaling::Pipecat { .. } => match &session.id {
+                Some(pc_id) => pipecat::patch_candidates(url, session.token.as_deref(), pc_id, head.mid(), batch).await,
+                None => Sent::Status(0),
+            },
+            Signaling::OpenAi | Signaling::Custom(_) => Sent::Ok,
+        }
+    }
+
+    /// A `PATCH` (trickle) with `body` of `content_type`: what it ended with.
+    pub(crate) async fn patch(url: &str, token: Option<&str>, content_type: &str, if_match: Option<&str>, body: &str) -> Sent {
+        let init = RequestInit::new();
+        init.set_method("PATCH");
+        init.set_body(&JsValue::from_str(body));
+        let Ok(h) = headers(token, Some(content_type)) else { return Sent::Status(0) };
+        if let Some(m) = if_match {
+            let _ = h.set("If-Match", m);
+        }
+        init.set_headers(&h);
+        match fetch(url, &init).await {
+            Ok(r) if r.ok() => Sent::Ok,
+            Ok(r) => Sent::Status(r.status()),
+            Err(_) => Sent::Status(0),
+        }
     }
 
     /// Sends the offer to `url` and returns the answer; `previous`: the session this one

@@ -29,7 +29,7 @@ pub async fn post_offer(url: &str, token: Option<&str>, offer: &str, signal: &Ab
         etag: None,
         token: token.map(str::to_string),
     };
-    Ok(Answer { sdp: body, session, ice_servers: Vec::new() })
+    Ok(Answer { sdp: body, session, ice_servers: Vec::new(), trickle: false })
 }
 
 /// `error.message` of an OpenAI error body (`{ "error": { "message": … } }`).

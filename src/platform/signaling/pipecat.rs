@@ -10,6 +10,7 @@ use wasm_bindgen::JsValue;
 use web_sys::AbortSignal;
 
 use super::{answer_error, post, text, unusable_answer, Answer};
+use crate::core::trickle::{Batch, Sent};
 use crate::core::{ErrorCode, LinkError, Session};
 
 /// `POST`s the offer; `restart_of`: the `pc_id` whose server session the new peer connection
@@ -58,5 +59,23 @@ pub async fn post_offer(
         ));
     }
     let session = Session { id: pc_id, url: None, etag: None, token: token.map(str::to_string) };
-    Ok(Answer { sdp, session, ice_servers: Vec::new() })
+    Ok(Answer { sdp, session, ice_servers: Vec::new(), trickle: true })
+}
+
+/// `PATCH url` with Pipecat's trickle body, `{ pc_id, candidates: [{ candidate, sdp_mid,
+/// sdp_mline_index }] }` (what its own client sends; it has no end-of-candidates message).
+pub async fn patch_candidates(url: &str, token: Option<&str>, pc_id: &str, mid: &str, batch: &Batch) -> Sent {
+    let list = js_sys::Array::new();
+    for c in &batch.candidates {
+        let o = Object::new();
+        let _ = Reflect::set(&o, &"candidate".into(), &c.as_str().into());
+        let _ = Reflect::set(&o, &"sdp_mid".into(), &mid.into());
+        let _ = Reflect::set(&o, &"sdp_mline_index".into(), &JsValue::from_f64(0.0));
+        list.push(&o);
+    }
+    let body = Object::new();
+    let _ = Reflect::set(&body, &"pc_id".into(), &pc_id.into());
+    let _ = Reflect::set(&body, &"candidates".into(), &list);
+    let json = js_sys::JSON::stringify(&body).ok().and_then(|s| s.as_string()).unwrap_or_default();
+    super::Signaling::patch(url, token, "application/json", None, &json).await
 }

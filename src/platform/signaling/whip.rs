@@ -6,6 +6,7 @@ use wasm_bindgen::JsValue;
 use web_sys::{AbortSignal, RequestInit};
 
 use super::{answer_error, fetch, headers, post, resolve, text, unusable_answer, Answer};
+use crate::core::trickle::Sent;
 use crate::core::{ErrorCode, LinkError, Session};
 use crate::platform::js;
 
@@ -40,7 +41,49 @@ pub async fn post_offer(url: &str, token: Option<&str>, offer: &str, signal: &Ab
     }
     let session = Session::from_response(location.as_deref(), get("X-Session-ID").as_deref(), get("ETag").as_deref());
     let ice_servers = hdrs.get("Link").ok().flatten().map(|l| ice_servers_from_links(&l)).unwrap_or_default();
-    Ok(Answer { sdp: body, session, ice_servers })
+    let trickle = takes_trickle(get("Accept-Patch").as_deref());
+    Ok(Answer { sdp: body, session, ice_servers, trickle })
+}
+
+/// `true` when an `Accept-Patch` header names `application/trickle-ice-sdpfrag` (RFC 9725
+/// §4.3.1: the server takes trickled candidates).
+pub fn takes_trickle(accept_patch: Option<&str>) -> bool {
+    accept_patch.is_some_and(|a| {
+        a.split(',').any(|t| t.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/trickle-ice-sdpfrag"))
+    })
+}
+
+/// What an `OPTIONS` pre-flight of the WHIP endpoint says (RFC 9725 §4.6): the ICE servers of
+/// its `Link` headers, and whether it takes trickle (`Accept-Patch`). A failed pre-flight
+/// (network, non-2xx) is logged and counts as "nothing": the offer goes on without.
+pub async fn options_preflight(url: &str, token: Option<&str>) -> (Vec<JsValue>, bool) {
+    let init = RequestInit::new();
+    init.set_method("OPTIONS");
+    if let Ok(h) = headers(token, None) {
+        init.set_headers(&h);
+    }
+    match fetch(url, &init).await {
+        Ok(resp) if resp.ok() => {
+            let hdrs = resp.headers();
+            let links = hdrs.get("Link").ok().flatten().map(|l| ice_servers_from_links(&l)).unwrap_or_default();
+            (links, takes_trickle(hdrs.get("Accept-Patch").ok().flatten().as_deref()))
+        }
+        Ok(resp) => {
+            log::warn!("the WHIP OPTIONS pre-flight answered HTTP {}: no ICE servers from the server", resp.status());
+            (Vec::new(), false)
+        }
+        Err(e) => {
+            log::warn!("the WHIP OPTIONS pre-flight failed: {}", js::error_message(&e));
+            (Vec::new(), false)
+        }
+    }
+}
+
+/// `PATCH`es trickled candidates to the WHIP session (RFC 9725 §4.3.1): `Content-Type:
+/// application/trickle-ice-sdpfrag`, `If-Match` with the session's ETag (`"*"` when it has
+/// none), `fragment` from `core::trickle::FragmentHead::fragment`.
+pub async fn patch_trickle(session_url: &str, token: Option<&str>, etag: Option<&str>, fragment: &str) -> Sent {
+    super::Signaling::patch(session_url, token, "application/trickle-ice-sdpfrag", Some(etag.unwrap_or("\"*\"")), fragment).await
 }
 
 /// Why an ICE restart request failed.
