@@ -54,6 +54,7 @@ export function useVoiceLink(options, { autoConnect = false } = {}) {
         await retired();
         return l.connect();
       },
+      prepare: async () => current.current?.prepare(),
       disconnect: async () => current.current?.disconnect(),
       reconnect: async () => get().reconnect(),
       resumeAudio: async () => get().resumeAudio(),

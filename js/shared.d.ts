@@ -15,6 +15,10 @@ export interface UseVoiceLinkConfig {
 export interface VoiceLinkActions {
   /** `link.connect()`, after any link an adapter ended has finished closing. */
   connect(): Promise<void>;
+  /** `link.prepare()`: the optional warm-up (on hover or page load) — token, peer connection
+   * and ICE gathering ahead of `connect()`, no microphone; released after 30 s, by
+   * `disconnect()` or on unmount. Before the link exists it resolves and does nothing. */
+  prepare(): Promise<void>;
   /** `link.disconnect()`: the microphone is stopped before it returns. */
   disconnect(): Promise<void>;
   /** `link.reconnect()` (the reconnect button). */

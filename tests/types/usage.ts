@@ -40,3 +40,10 @@ void status;
 
 const idle: "idle" | "connecting" | "connected" | "interrupted" | "reconnecting" | "disconnected" | "failed" = IDLE_SNAPSHOT.status;
 void idle;
+
+// prepare() and the options of issue 16.
+const warm: Promise<void> = link.prepare();
+void warm;
+new VoiceLink({ url: "/whip", iceTransportPolicy: "relay", iceServersFromServer: true });
+// @ts-expect-error: not a policy
+new VoiceLink({ url: "/whip", iceTransportPolicy: "none" });
