@@ -137,7 +137,15 @@ async fn a_microphone_ended_from_outside_falls_back_to_the_default_or_goes_on_mu
     };
     let _off = l.on("device", record.as_ref().unchecked_ref::<js_sys::Function>().clone()).expect("on device");
     let tracks_before = capture_track_count();
-    end_capture_from_outside();
+    if !end_capture_from_outside() {
+        // A browser that delivers no script-dispatched event to a getUserMedia track cannot
+        // have an unplug simulated; the fallback is checked where it can be (Chromium).
+        let ua = web_sys::window().and_then(|w| w.navigator().user_agent().ok()).unwrap_or_default();
+        assert!(ua.contains("Firefox"), "only Firefox is known not to deliver it: {ua}");
+        l.dispose();
+        assert_nothing_left("after an unplug that could not be simulated", 3_000).await;
+        return;
+    }
     assert!(eventually(3_000, || live_capture_tracks() == 1 && capture_track_count() == tracks_before + 1).await, "{}", probe_summary());
     assert!(eventually(1_000, || events.length() == 1).await, "one device event");
     assert_eq!(get_str(&events.get(0), "kind").as_deref(), Some("mic-lost"));
@@ -154,7 +162,7 @@ async fn a_microphone_ended_from_outside_falls_back_to_the_default_or_goes_on_mu
     };
     let _off = l.on("error", on_error.as_ref().unchecked_ref::<js_sys::Function>().clone()).expect("on error");
     set_gum_fails(true);
-    end_capture_from_outside();
+    assert!(end_capture_from_outside());
     assert!(eventually(3_000, || flag(&l, "micEnabled") == Some(false)).await, "muted after the loss");
     set_gum_fails(false);
     assert_eq!(live_capture_tracks(), 0);

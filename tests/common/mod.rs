@@ -204,8 +204,9 @@ extern "C" {
     pub fn probe_tap_ready(index: i32) -> Promise;
     /// Ends every live capture track from outside (stopped, `ended` dispatched): an unplugged
     /// or revoked microphone.
+    /// `false` when the browser delivered the dispatched `ended` to no listener (Firefox).
     #[wasm_bindgen(js_name = probe_end_capture)]
-    pub fn end_capture_from_outside();
+    pub fn end_capture_from_outside() -> bool;
     /// Closes every recorded `AudioContext` still open: only for a test that broke `close()`.
     #[wasm_bindgen(js_name = probe_close_contexts)]
     pub fn probe_close_contexts();

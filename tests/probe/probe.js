@@ -323,14 +323,21 @@ export function installProbe() {
 installProbe();
 
 // Accessors for wasm-bindgen tests (tests/common/mod.rs).
-/** Ends every live capture track from outside, as an unplugged or revoked device does: the
- * track is stopped and `ended` dispatched (a track stopped by script fires no `ended` itself). */
+/** Ends every live capture track from outside, as an unplugged or revoked device does: `ended`
+ * is dispatched, then the track stopped (a track stopped by script fires no `ended` itself).
+ * Returns whether the dispatched event reached a listener (Firefox may deliver none to a
+ * `getUserMedia` track; then the simulation cannot work there). */
 export function probe_end_capture() {
+  let delivered = false;
+  const seen = () => { delivered = true; };
   for (const { track } of installProbe().captureTracks) {
     if (track.readyState !== "live") continue;
-    track.stop();
+    track.addEventListener("ended", seen);
     track.dispatchEvent(new Event("ended"));
+    track.removeEventListener("ended", seen);
+    track.stop();
   }
+  return delivered;
 }
 export function probe_live_capture_tracks() { return installProbe().liveCaptureTracks(); }
 export function probe_capture_tracks() { return installProbe().captureTracks.length; }
