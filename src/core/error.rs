@@ -3,6 +3,8 @@
 use thiserror::Error;
 use ts_rs::TS;
 
+use super::text;
+
 /// A stable error code. Its string form (`as_str`) is the `code` property of the JS
 /// `Error` the library throws or rejects with, and never changes between versions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, TS)]
@@ -150,7 +152,7 @@ pub const BODY_EXCERPT_CHARS: usize = 200;
 pub fn body_excerpt(body: &str) -> String {
     let body = body.trim();
     let lower = body.to_ascii_lowercase();
-    let html = lower.starts_with('<') && (lower.contains("<html") || lower.contains("<!doctype") || lower.contains("</"));
+    let html = lower.starts_with('<') && ["<html", "<!doctype", "</"].iter().any(|m| text::contains(&lower, m));
     let text = if html { strip_markup(body, &lower) } else { body.lines().next().unwrap_or("").to_string() };
     let words: Vec<&str> = text.split_whitespace().collect();
     let joined = words.join(" ");
@@ -169,26 +171,32 @@ fn strip_markup(html: &str, lower: &str) -> String {
     const HIDDEN: [&str; 4] = ["script", "style", "noscript", "template"];
     let mut out = String::new();
     let mut i = 0;
-    while i < html.len() {
-        let Some(rel) = html[i..].find('<') else {
-            out.push_str(&html[i..]);
+    // `<` and `>` are ASCII, so every offset below is a char boundary; `get` keeps the slicing
+    // panic-free anyway.
+    while let Some(rest) = html.get(i..).filter(|r| !r.is_empty()) {
+        let Some(rel) = rest.find('<') else {
+            out.push_str(rest);
             break;
         };
-        out.push_str(&html[i..i + rel]);
+        out.push_str(rest.get(..rel).unwrap_or(""));
         let start = i + rel;
-        let Some(close) = html[start..].find('>') else { break };
+        let Some(close) = html.get(start..).and_then(|r| r.find('>')) else { break };
         let tag_end = start + close + 1;
-        let name: String =
-            lower[start + 1..tag_end].chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+        let name: String = lower
+            .get(start + 1..tag_end)
+            .unwrap_or("")
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
         out.push(' ');
         i = tag_end;
         if HIDDEN.contains(&name.as_str()) {
             let end_tag = ["</", &name].concat();
-            i = lower[i..].find(&end_tag).map_or(html.len(), |p| i + p);
+            i = lower.get(i..).and_then(|r| text::find(r, &end_tag)).map_or(html.len(), |p| i + p);
         }
     }
     for (entity, ch) in [("&lt;", "<"), ("&gt;", ">"), ("&quot;", "\""), ("&#39;", "'"), ("&nbsp;", " "), ("&amp;", "&")] {
-        out = out.replace(entity, ch);
+        out = text::replace(&out, entity, ch);
     }
     out
 }

@@ -30,6 +30,7 @@ pub mod sdp;
 pub mod session;
 pub mod snapshot;
 pub mod telemetry;
+pub mod text;
 pub mod trickle;
 pub mod warmup;
 #[cfg(test)]

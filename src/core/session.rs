@@ -48,7 +48,7 @@ impl Session {
 pub fn session_id_from_url(url: &str) -> Option<String> {
     let no_frag = url.split('#').next().unwrap_or("");
     let path = no_frag.split('?').next().unwrap_or("");
-    let path = match path.split_once("://") {
+    let path = match super::text::split_once(path, "://") {
         Some((_, after)) => after.split_once('/').map_or("", |(_, rest)| rest),
         None => path,
     };

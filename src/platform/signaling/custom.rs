@@ -135,7 +135,7 @@ fn answer_sdp(value: &JsValue, what: &str) -> Result<String, LinkError> {
     };
     let sdp = sdp.ok_or_else(|| bad("no { sdp } string"))?;
     match unusable_answer(&sdp) {
-        Some(problem) => Err(bad(problem.trim_start_matches("the "))),
+        Some(problem) => Err(bad(problem.strip_prefix("the ").unwrap_or(problem))),
         None => Ok(sdp),
     }
 }

@@ -231,7 +231,7 @@ pub(crate) fn unusable_answer(body: &str) -> Option<&'static str> {
     if !body.trim_start().starts_with("v=0") {
         return Some("the body is not an SDP answer (it must start with \"v=0\")");
     }
-    if !body.contains("a=fingerprint:") {
+    if !crate::core::text::contains(body, "a=fingerprint:") {
         return Some("the SDP answer has no DTLS fingerprint (a=fingerprint)");
     }
     None

@@ -127,7 +127,7 @@ pub async fn patch_ice_restart(session_url: &str, token: Option<&str>, fragment:
     if !resp.ok() {
         return Err(PatchError { error: LinkError::http(status, &body), needs_fresh_session: restart_refused(status) });
     }
-    if !body.contains("a=ice-ufrag:") {
+    if !crate::core::text::contains(&body, "a=ice-ufrag:") {
         return Err(plain(ErrorCode::SignalingAnswer, format!("the ICE restart answer (HTTP {status}) has no ICE credentials")));
     }
     Ok(body)
@@ -192,12 +192,12 @@ fn split_unquoted(header: &str, sep: char) -> Vec<&str> {
             '>' if !quote => angle = false,
             '"' if !angle => quote = !quote,
             c if c == sep && !angle && !quote => {
-                out.push(&header[start..i]);
+                out.push(header.get(start..i).unwrap_or(""));
                 start = i + 1;
             }
             _ => {}
         }
     }
-    out.push(&header[start..]);
+    out.push(header.get(start..).unwrap_or(""));
     out
 }
