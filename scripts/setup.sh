@@ -3,7 +3,8 @@
 # skipped when it is already there, so a second run takes a second or two.
 #
 #   scripts/setup.sh               everything (tests, benches)
-#   scripts/setup.sh --no-browser  no browsers, drivers, iproute2 (the demo)
+#   scripts/setup.sh --no-browser  no browsers, drivers, iproute2, Pipecat venv
+#                                  (the demo)
 #   VOICELINK_SETUP_BROWSER=0      same as --no-browser
 #
 # Parts:
@@ -14,13 +15,16 @@
 #                                                    its build folder is deleted)
 #   5. wasm-bindgen CLI, same version as Cargo.lock (cargo install, no --locked)
 #   6. node_modules                                 (npm ci / npm install)
+#   7. the Pipecat test server's Python venv        (tests/pipecat/setup.sh: PyPI,
+#      target/pipecat-venv, python3-venv from apt    ~70 s cold, <1 s when every
+#      if missing)                                   pin is already there)
 . "$(dirname "$0")/lib.sh"
 
 browser="${VOICELINK_SETUP_BROWSER:-1}"
 for arg in "$@"; do
   case "$arg" in
     --no-browser) browser=0 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) die "setup.sh: unknown argument '$arg' (try --help)" ;;
   esac
 done
@@ -148,5 +152,21 @@ else
   npm install --no-audit --no-fund
 fi
 [ -x node_modules/.bin/wasm-opt ] || die "node_modules/.bin/wasm-opt missing after npm install (devDependency 'binaryen')"
+
+if [ "$browser" = 1 ]; then
+  # 7. The Pipecat SmallWebRTC server the e2e tests talk to (tests/e2e/pipecat.test.mjs) --
+  # A venv from PyPI: it must be made here, outside scripts/netns.sh's namespace, which
+  # cannot reach PyPI. Debian splits the venv module (ensurepip) into python3-venv.
+  py="${PYTHON:-python3}"
+  if command -v "$py" >/dev/null && "$py" -c 'import venv, ensurepip' 2>/dev/null; then
+    :
+  else
+    log "setup: apt-get install --no-install-recommends python3 python3-venv"
+    apt_install --no-install-recommends python3 python3-venv
+  fi
+  t_pc=$SECONDS
+  tests/pipecat/setup.sh || die "tests/pipecat/setup.sh failed (the Pipecat test server's venv)"
+  log "setup: pipecat venv ok ($((SECONDS - t_pc)) s)"
+fi
 
 log "setup: done ($((SECONDS - t_setup)) s)"

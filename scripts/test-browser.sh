@@ -2,8 +2,10 @@
 # The in-namespace half of scripts/test.sh: expects the dev peer at
 # $VOICELINK_PEER_URL (scripts/with-peer.sh starts it) and everything built.
 # Runs every wasm-bindgen test binary in headless Chromium, then in headless
-# Firefox, then the e2e tests (each test body once per browser). Every part
-# runs even if an earlier one fails.
+# Firefox, then the e2e tests (each test body once per browser), then
+# tests/e2e/pipecat.test.mjs against the real Pipecat bot (tests/pipecat/run.sh
+# on 127.0.0.1:${TEST_PIPECAT_PORT:-7880}; its venv comes from scripts/setup.sh).
+# Every part runs even if an earlier one fails.
 #
 #   VOICELINK_BROWSERS=chromium,firefox   (default: both; a comma list narrows a
 #                                          local run; CI runs both)
@@ -35,6 +37,12 @@ for b in "${_list[@]}"; do
 done
 [ "$want_chromium$want_firefox" != 00 ] || die "VOICELINK_BROWSERS='$browsers' names no browser"
 
+# A TURN server on loopback for tests/fast.rs's relay-only test (coturn from scripts/setup.sh,
+# scripts/turn.sh; its VOICELINK_TURN_* reach the test binaries at compile time).
+if [ -z "${VOICELINK_TURN_URL:-}" ]; then
+  exec scripts/turn.sh "${TEST_TURN_PORT:-3478}" target/turn-test.log "$0" "$@"
+fi
+
 if [ "$want_firefox" = 1 ] && [ -z "${VOICELINK_PULSE_DIR:-}" ]; then
   exec scripts/with-pulse.sh "$0" "$@"
 fi
@@ -62,9 +70,24 @@ if [ "$want_firefox" = 1 ]; then
     || rc=1
 fi
 
-# One test file at a time: the files share the dev peer (and the CPU).
+# One test file at a time: the files share the dev peer (and the CPU). pipecat.test.mjs runs
+# on its own below, with the Pipecat bot up only for it.
+e2e_files=()
+for f in tests/e2e/*.test.mjs; do
+  [ "$f" = tests/e2e/pipecat.test.mjs ] || e2e_files+=("$f")
+done
 step "e2e tests ($browsers)" \
-  env VOICELINK_BROWSERS="$browsers" node --test --test-concurrency=1 tests/e2e/*.test.mjs \
+  env VOICELINK_BROWSERS="$browsers" node --test --test-concurrency=1 "${e2e_files[@]}" \
+  || rc=1
+
+# The real Pipecat SmallWebRTC server (pipecat-ai from PyPI, in the venv scripts/setup.sh made
+# outside the namespace) on 127.0.0.1:$pipecat_port, started and stopped around this one file
+# (~5 s to start). VOICELINK_REQUIRE_PIPECAT=1: a missing bot fails the test instead of
+# skipping it; a missing venv already fails run.sh.
+pipecat_port="${TEST_PIPECAT_PORT:-7880}"
+step "e2e tests against a real Pipecat server ($browsers, bot on 127.0.0.1:$pipecat_port)" \
+  tests/pipecat/run.sh "$pipecat_port" target/pipecat-test.log \
+  env VOICELINK_BROWSERS="$browsers" VOICELINK_REQUIRE_PIPECAT=1 node --test tests/e2e/pipecat.test.mjs \
   || rc=1
 
 exit "$rc"
