@@ -21,9 +21,9 @@ use crate::platform::{devices, js};
 
 /// A promise of `f`'s outcome: resolves `undefined`, rejects with a `VoiceLinkError`.
 fn promise(f: impl std::future::Future<Output = Result<(), LinkError>> + 'static) -> Promise {
-    wasm_bindgen_futures::future_to_promise(async move {
+    crate::platform::js::promise(Box::pin(async move {
         f.await.map(|()| JsValue::UNDEFINED).map_err(|e| js::js_error(&e))
-    })
+    }))
 }
 
 impl Link {
@@ -252,7 +252,7 @@ impl Link {
 
     /// `listMicrophones()` / `listSpeakers()`: `kind` is `"audioinput"` or `"audiooutput"`.
     pub fn list_devices(&self, kind: &'static str) -> Promise {
-        wasm_bindgen_futures::future_to_promise(async move { devices::list(kind).await.map_err(|e| js::js_error(&e)) })
+        crate::platform::js::promise(Box::pin(async move { devices::list(kind).await.map_err(|e| js::js_error(&e)) }))
     }
 
     /// `setSpeaker(deviceId)`: the remote audio's output device, through the connection's

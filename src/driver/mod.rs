@@ -289,12 +289,12 @@ impl Link {
             (st.media.playback.as_ref().map(|p| p.resume_handles()), st.machine.conn())
         };
         let link = self.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
+        crate::platform::js::promise(Box::pin(async move {
             let Some((ctx, el)) = handles else { return Ok(JsValue::FALSE) };
             let playing = Playback::resume(ctx, el).await;
             link.dispatch(if playing { Input::AudioPlaying { conn } } else { Input::AudioBlocked { conn } });
             Ok(JsValue::from_bool(playing))
-        })
+        }))
     }
 
     /// Ends the link for `reason`. The microphone is stopped before this returns; the returned

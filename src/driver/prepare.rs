@@ -56,7 +56,7 @@ impl Link {
             }
         }
         let link = self.clone();
-        let promise = wasm_bindgen_futures::future_to_promise(async move {
+        let promise = crate::platform::js::promise(Box::pin(async move {
             let result = match resolve_token(&link.0.config.token).await {
                 Ok(token) => link.warm(token).await,
                 Err(e) => Err(e),
@@ -82,7 +82,7 @@ impl Link {
                 }
                 Err(e) => Err(js::js_error(&e)),
             }
-        });
+        }));
         self.0.state.borrow_mut().preparing = Some(promise.clone());
         promise
     }

@@ -90,7 +90,7 @@ impl Link {
         // hang-up goes out even when the link itself is gone by then.
         let link = self.weak();
         let (signaling, url) = (Rc::clone(&self.0.config.signaling), self.0.config.options.url.clone());
-        let promise = wasm_bindgen_futures::future_to_promise(async move {
+        let promise = crate::platform::js::promise(Box::pin(async move {
             if fade_ms > 0 {
                 TimeoutFuture::new(fade_ms).await;
                 // The ramp runs on the audio thread's clock, which lags the page's (output
@@ -112,7 +112,7 @@ impl Link {
                 link.report_teardown(failed);
             }
             Ok(JsValue::UNDEFINED)
-        });
+        }));
         self.0.state.borrow_mut().closing = Some(promise);
     }
 

@@ -121,6 +121,13 @@ pub async fn settle(v: JsValue) -> Result<JsValue, JsValue> {
     }
 }
 
+/// A JS promise of a future's outcome. One non-generic instance for every caller (the future
+/// is boxed), so each promise-returning method costs its body only, not another copy of
+/// wasm-bindgen-futures' driver.
+pub fn promise(f: std::pin::Pin<Box<dyn std::future::Future<Output = Result<JsValue, JsValue>>>>) -> Promise {
+    wasm_bindgen_futures::future_to_promise(f)
+}
+
 /// A new `AbortController`. Errors: `unsupported` (a browser without it).
 pub fn abort_controller() -> Result<web_sys::AbortController, LinkError> {
     web_sys::AbortController::new().map_err(|e| {
