@@ -3,7 +3,7 @@
 // code "unsupported" (the types are the same everywhere).
 // The option, snapshot and error-code types are generated from the Rust types (types.d.ts).
 export { VoiceLink } from "./voicelink.js";
-export type { VoiceLinkEventMap } from "./voicelink.js";
+export type { VoiceLinkDevice, VoiceLinkEventMap } from "./voicelink.js";
 export { VoiceLinkError } from "./errors.js";
 export type * from "./types.js";
 export type { VoiceLinkSignaling, VoiceLinkSignalingRequest } from "./signaling.js";

@@ -5,8 +5,9 @@
 // runs a microtask after the effect (the first StrictMode mount is gone by then, so it never
 // calls getUserMedia) and after every link an adapter ended has finished closing. `options`
 // and `autoConnect` are read once, when the link is created: remount with a `key` to change them.
-// connect/reconnect/resumeAudio reject, send throws, before the link exists (the first render);
-// after unmount the disposed link answers with `disposed`.
+// connect/reconnect/resumeAudio and the microphone and speaker methods reject, send throws,
+// before the link exists (the first render); after unmount the disposed link answers with
+// `disposed`.
 //
 // Server rendering (Next.js): effects do not run on a server, so no link is made there; the
 // hook renders IDLE_SNAPSHOT (also useSyncExternalStore's getServerSnapshot), and the client's
@@ -59,6 +60,11 @@ export function useVoiceLink(options, { autoConnect = false } = {}) {
       reconnect: async () => get().reconnect(),
       resumeAudio: async () => get().resumeAudio(),
       send: (message) => get().send(message),
+      setMicEnabled: async (enabled) => get().setMicEnabled(enabled),
+      listMicrophones: async () => get().listMicrophones(),
+      setMicrophone: async (deviceId) => get().setMicrophone(deviceId),
+      listSpeakers: async () => get().listSpeakers(),
+      setSpeaker: async (deviceId) => get().setSpeaker(deviceId),
     };
   });
 

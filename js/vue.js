@@ -36,6 +36,11 @@ function serverLink() {
     send: () => {
       throw fail();
     },
+    setMicEnabled: async () => Promise.reject(fail()),
+    listMicrophones: async () => Promise.reject(fail()),
+    setMicrophone: async () => Promise.reject(fail()),
+    listSpeakers: async () => Promise.reject(fail()),
+    setSpeaker: async () => Promise.reject(fail()),
   };
 }
 
@@ -63,5 +68,10 @@ function browserLink(options, { autoConnect = false }) {
     reconnect: () => link.reconnect(),
     resumeAudio: () => link.resumeAudio(),
     send: (message) => link.send(message),
+    setMicEnabled: (enabled) => link.setMicEnabled(enabled),
+    listMicrophones: () => link.listMicrophones(),
+    setMicrophone: (deviceId) => link.setMicrophone(deviceId),
+    listSpeakers: () => link.listSpeakers(),
+    setSpeaker: (deviceId) => link.setSpeaker(deviceId),
   };
 }
