@@ -30,6 +30,7 @@ import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
 import { peerUrl, peerJson, repoRoot, until } from "../../scripts/chromium.mjs";
 import { browserNames, launch } from "./browsers.mjs";
+import { muteUnmuteAndSwitch, offlineHint } from "./microphone.mjs";
 
 const outDir = fileURLToPath(new URL("./out/", import.meta.url));
 const bin = (name) => join(repoRoot, "node_modules", ".bin", name);
@@ -269,6 +270,28 @@ for (const browserName of browserNames()) {
           await page.assertReleased("after Disconnect");
           await until(async () => (await spy(page)).pcs.every((s) => s === "closed"), { timeoutMs: 5_000, what: "every peer connection closed" });
           await until(async () => (await peerSession(id))?.state === "ended", { timeoutMs: 10_000, what: `session ${id} ended on the dev peer` });
+          assert.deepEqual(problems, [], "errors on the page");
+        } finally {
+          await page.close();
+        }
+      });
+    }
+
+    for (const app of ["react", "vue"]) {
+      test(`${app} example: Mute releases the microphone, Unmute captures again, the picker switches it, offline shows a hint; one session`, { timeout: 120_000 }, async () => {
+        const { page, problems } = await openApp(app);
+        try {
+          await page.click("#connect");
+          await waitForStatus(page, "connected");
+          const id = (await page.textContent("#session")).trim();
+          assert.equal(await page.isHidden("#offline"), true, "the offline hint shows while online");
+          await muteUnmuteAndSwitch(page, id);
+          await shot(page, `${app}-switched`);
+          await offlineHint(page, id);
+
+          await page.click("#disconnect");
+          await waitForStatus(page, "disconnected");
+          await page.assertReleased("after mute, unmute, a microphone switch and Disconnect");
           assert.deepEqual(problems, [], "errors on the page");
         } finally {
           await page.close();

@@ -4,13 +4,14 @@
 //
 //   VOICELINK_BROWSERS=chromium,firefox   (default: both; a comma list narrows a local run)
 //
-// The page API is what the tests use and no more: goto, click, fill, evaluate, waitForFunction,
-// waitFor(selector, "visible" | "hidden" | "enabled" | "attached"), textContent, isVisible,
-// isEnabled, getAttribute, inputValue, exists, screenshot, close. Every query is answered inside
-// the page by the same code for both browsers (visible = a non-empty box and no
-// `visibility: hidden`, playwright's definition), so a test reads the same in both. Clicks and
-// typing are the drivers' own (real input events). Every page gets the browser-side probe
-// (tests/probe/probe.js) as its first init script, before any page script runs.
+// The page API is what the tests use and no more: goto, click, fill, select, evaluate,
+// waitForFunction, waitFor(selector, "visible" | "hidden" | "enabled" | "attached"), textContent,
+// isVisible, isEnabled, getAttribute, inputValue, exists, screenshot, close. Every query is
+// answered inside the page by the same code for both browsers (visible = a non-empty box and no
+// `visibility: hidden`, playwright's definition), so a test reads the same in both. Clicks,
+// typing and choosing an option are the drivers' own (real input events). Every page gets the
+// browser-side probe (tests/probe/probe.js) as its first init script, before any page script
+// runs.
 import assert from "node:assert/strict";
 import { probeInitScript } from "../../scripts/probe.mjs";
 
@@ -68,6 +69,7 @@ export async function launch(name, { autoplay = "allowed" } = {}) {
           goto: (url) => page.goto(url),
           click: (sel) => page.click(sel),
           type: (sel, text) => page.fill(sel, text),
+          select: (sel, value) => page.selectOption(sel, value),
           evaluate: (fn, arg) => page.evaluate(fn, arg),
           waitForFunction: (fn, arg, timeout) => page.waitForFunction(fn, arg, { timeout }),
           screenshot: (path) => page.screenshot({ path, fullPage: true }),
@@ -103,6 +105,7 @@ export async function launch(name, { autoplay = "allowed" } = {}) {
             });
             await page.type(sel, text);
           },
+          select: (sel, value) => page.select(sel, value),
           evaluate: (fn, arg) => page.evaluate(fn, arg),
           waitForFunction: (fn, arg, timeout) => page.waitForFunction(fn, { timeout, polling: 50 }, arg),
           screenshot: (path) => page.screenshot({ path, fullPage: true }),
@@ -152,6 +155,12 @@ export class Page {
   async fill(sel, text) {
     await this.waitFor(sel, "enabled");
     await this.impl.type(sel, text);
+  }
+  /** Chooses the option of value `value` in the <select> `sel` (the driver's own: `input` and
+   * `change` fire as for a person's choice). */
+  async select(sel, value) {
+    await this.waitFor(sel, "enabled");
+    await this.impl.select(sel, value);
   }
   textContent(sel) {
     return this.evaluate((s) => document.querySelector(s)?.textContent ?? null, sel);

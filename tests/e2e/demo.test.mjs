@@ -14,6 +14,7 @@ import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { peerUrl, peerJson, until } from "../../scripts/chromium.mjs";
 import { browserNames, launch } from "./browsers.mjs";
+import { muteUnmuteAndSwitch, offlineHint } from "./microphone.mjs";
 
 const outDir = fileURLToPath(new URL("./out/", import.meta.url));
 mkdirSync(outDir, { recursive: true });
@@ -221,6 +222,32 @@ for (const browserName of browserNames()) {
         await page.click("#disconnect");
         await waitForStatus(page, "disconnected");
         await page.assertReleased("after Disconnect");
+        assert.deepEqual(pageErrors.map(String), [], "uncaught errors on the page");
+      } finally {
+        await page.close();
+      }
+    });
+
+    test("demo page: Mute releases the microphone, Unmute captures again, the picker switches it, offline shows a hint; one session", { timeout: 120_000 }, async () => {
+      const { page, pageErrors } = await openDemo();
+      try {
+        assert.equal(await page.isEnabled("#microphone"), false, "the picker is enabled before connecting (no labels yet)");
+        await page.click("#connect");
+        await waitForStatus(page, "connected");
+        const sessionId = (await page.textContent("#session")).trim();
+        await muteUnmuteAndSwitch(page, sessionId, {
+          whileMuted: async () => {
+            assert.equal(await page.textContent("#mic-label"), "Microphone muted");
+            assert.equal(await page.getAttribute("#mic", "data-on"), "false", "the mic indicator is on while muted");
+          },
+        });
+        assert.equal(await page.textContent("#mic-label"), "Microphone on");
+        await shot(page, "demo-switched");
+        await offlineHint(page, sessionId);
+
+        await page.click("#disconnect");
+        await waitForStatus(page, "disconnected");
+        await page.assertReleased("after mute, unmute, a microphone switch and Disconnect");
         assert.deepEqual(pageErrors.map(String), [], "uncaught errors on the page");
       } finally {
         await page.close();

@@ -1,5 +1,5 @@
-import { defineComponent, h, ref } from "vue";
-import type { VoiceLinkSnapshot } from "voicelink";
+import { defineComponent, h, ref, shallowRef, watch } from "vue";
+import type { VoiceLinkDevice, VoiceLinkSnapshot } from "voicelink";
 import { useVoiceLink } from "voicelink/vue";
 
 const LIVE: VoiceLinkSnapshot["status"][] = ["connecting", "connected", "interrupted", "reconnecting"];
@@ -17,15 +17,22 @@ export const Assistant = defineComponent({
   },
   setup(props) {
     // Options are read once; a different URL needs a remount (`key`).
-    const { snapshot, connect, disconnect, reconnect, resumeAudio } = useVoiceLink(
-      { url: props.whip },
-      { autoConnect: props.autoConnect },
-    );
+    const { snapshot, connect, disconnect, reconnect, resumeAudio, setMicEnabled, listMicrophones, setMicrophone } =
+      useVoiceLink({ url: props.whip }, { autoConnect: props.autoConnect });
     const callError = ref<string | null>(null);
     const run = (action: () => Promise<unknown>) => () => {
       callError.value = null;
       action().catch((e: unknown) => (callError.value = describe(e)));
     };
+
+    // Device labels are empty until the page may use the microphone: list them once connected.
+    const mics = shallowRef<readonly VoiceLinkDevice[]>([]);
+    watch(
+      () => snapshot.value.status === "connected",
+      (connected) => {
+        if (connected) listMicrophones().then((list) => (mics.value = list), (e: unknown) => (callError.value = describe(e)));
+      },
+    );
 
     return () => {
       const s = snapshot.value;
@@ -44,11 +51,32 @@ export const Assistant = defineComponent({
           h("button", { id: "disconnect", disabled: !live, onClick: run(disconnect) }, "Disconnect"),
           s.audioBlocked ? h("button", { id: "resume-audio", onClick: run(resumeAudio) }, "Enable audio") : null,
         ]),
+        h("div", { class: "row" }, [
+          // A mute releases the microphone (its indicator goes off); the call goes on.
+          h("button", { id: "mute", onClick: run(() => setMicEnabled(!s.micEnabled)) }, s.micEnabled ? "Mute" : "Unmute"),
+          h(
+            "select",
+            {
+              id: "microphone",
+              "aria-label": "Microphone",
+              disabled: mics.value.length === 0,
+              value: s.micDeviceId,
+              onChange: (e: Event) => run(() => setMicrophone((e.target as HTMLSelectElement).value))(),
+            },
+            [
+              h("option", { value: "default" }, "System default"),
+              ...mics.value
+                .filter((d) => d.deviceId !== "default")
+                .map((d, i) => h("option", { key: d.deviceId, value: d.deviceId }, d.label || `Microphone ${i + 1}`)),
+            ],
+          ),
+        ]),
         h("p", [
-          h("label", { for: "mic-level" }, "Microphone"),
+          h("label", { for: "mic-level" }, s.micEnabled ? "Microphone" : "Microphone (muted)"),
           " ",
           h("meter", { id: "mic-level", min: 0, max: 0.3, value: s.micLevel }),
         ]),
+        s.networkOnline ? null : h("p", { id: "offline", role: "status" }, "You are offline: check the network connection."),
         s.graceRemainingMs != null
           ? h("p", { id: "grace" }, `Connection lost: the session is kept ${Math.ceil(s.graceRemainingMs / 1000)} s more.`)
           : null,
