@@ -206,7 +206,7 @@ impl Link {
         }
         let lost = self.0.state.borrow().media.mic.as_ref().and_then(|m| m.audio_track()).and_then(|t| devices::track_device(&t));
         let link = self.clone();
-        wasm_bindgen_futures::spawn_local(async move {
+        crate::platform::js::spawn(Box::pin(async move {
             {
                 let mut st = link.0.state.borrow_mut();
                 st.mic.choose(DEFAULT_DEVICE, false, false);
@@ -227,7 +227,7 @@ impl Link {
                     ));
                 }
             }
-        });
+        }));
     }
 
     /// `devicechange`: when the app follows the system default and the default input changed,
@@ -240,14 +240,14 @@ impl Link {
         };
         let Some(track) = track.filter(|_| follows) else { return };
         let link = self.clone();
-        wasm_bindgen_futures::spawn_local(async move {
+        crate::platform::js::spawn(Box::pin(async move {
             let Some(default) = devices::default_input_group().await else { return };
             if devices::track_group(&track).is_some_and(|g| g != default) && link.is_current(conn) {
                 if let Err(e) = link.capture_and_swap(conn).await {
                     log::warn!("could not follow the new default microphone: {}", e.message);
                 }
             }
-        });
+        }));
     }
 
     /// `listMicrophones()` / `listSpeakers()`: `kind` is `"audioinput"` or `"audiooutput"`.

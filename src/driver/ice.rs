@@ -77,7 +77,7 @@ impl Link {
         };
         let Some((conn, session, head, batch)) = next else { return };
         let link = self.clone();
-        wasm_bindgen_futures::spawn_local(async move {
+        crate::platform::js::spawn(Box::pin(async move {
             let signaling = std::rc::Rc::clone(&link.0.config.signaling);
             let result = signaling.trickle(&link.0.config.options.url, &session, &head, &batch).await;
             {
@@ -89,6 +89,6 @@ impl Link {
                 }
             }
             link.flush_trickle();
-        });
+        }));
     }
 }

@@ -158,12 +158,12 @@ impl Link {
             Effect::StartConnect { conn } => {
                 self.0.state.borrow_mut().telemetry.start(clock::now_ms());
                 let link = self.clone();
-                wasm_bindgen_futures::spawn_local(async move { link.run_connect(conn).await });
+                crate::platform::js::spawn(Box::pin(async move { link.run_connect(conn).await }));
             }
             Effect::Teardown { delete_session, page_exit } => self.teardown(delete_session, page_exit),
             Effect::IceRestart { conn, seq, session } => {
                 let link = self.clone();
-                wasm_bindgen_futures::spawn_local(async move { link.run_ice_restart(conn, seq, session).await });
+                crate::platform::js::spawn(Box::pin(async move { link.run_ice_restart(conn, seq, session).await }));
             }
             Effect::SettleReconnect(result) => {
                 let pending = self.0.state.borrow_mut().reconnect_promise.take();
@@ -180,7 +180,7 @@ impl Link {
             }
             Effect::DeleteOrphan(session) => {
                 let (signaling, url) = (Rc::clone(&self.0.config.signaling), self.0.config.options.url.clone());
-                wasm_bindgen_futures::spawn_local(async move { signaling.hangup(&url, &session, false).await });
+                crate::platform::js::spawn(Box::pin(async move { signaling.hangup(&url, &session, false).await }));
             }
             Effect::SettleConnect(result) => {
                 let pending = self.0.state.borrow_mut().connect_promise.take();

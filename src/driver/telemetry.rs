@@ -22,11 +22,11 @@ impl Link {
         };
         let Some(pc) = pc else { return };
         let weak = self.weak();
-        wasm_bindgen_futures::spawn_local(async move {
+        crate::platform::js::spawn(Box::pin(async move {
             let reading = stats::read_timed(&pc).await;
             let Some(link) = Link::from_weak(&weak).filter(|l| l.is_current(conn)) else { return };
             link.on_stats(conn, reading);
-        });
+        }));
     }
 
     fn on_stats(&self, conn: u32, reading: Option<(stats::Reading, f64)>) {

@@ -128,6 +128,12 @@ pub fn promise(f: std::pin::Pin<Box<dyn std::future::Future<Output = Result<JsVa
     wasm_bindgen_futures::future_to_promise(f)
 }
 
+/// Runs a future to completion on the page's event loop, boxed for the same reason as
+/// [`promise`]: one instance of the task machinery for every caller.
+pub fn spawn(f: std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>) {
+    wasm_bindgen_futures::spawn_local(f)
+}
+
 /// A new `AbortController`. Errors: `unsupported` (a browser without it).
 pub fn abort_controller() -> Result<web_sys::AbortController, LinkError> {
     web_sys::AbortController::new().map_err(|e| {

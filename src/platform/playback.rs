@@ -83,13 +83,13 @@ impl Playback {
         el.set_src_object(Some(&stream));
         let ctx_blocked = graph.as_ref().is_some_and(|g| g.ctx.state() != AudioContextState::Running);
         let promise = el.play()?;
-        wasm_bindgen_futures::spawn_local(async move {
+        crate::platform::js::spawn(Box::pin(async move {
             let blocked = match JsFuture::from(promise).await {
                 Ok(_) => false,
                 Err(e) => js::error_name(&e) == "NotAllowedError",
             };
             on_play_result(blocked);
-        });
+        }));
         Ok((Playback { el, stream, graph, started: None }, ctx_blocked))
     }
 

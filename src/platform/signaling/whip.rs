@@ -30,9 +30,9 @@ pub async fn post_offer(url: &str, token: Option<&str>, offer: &str, signal: &Ab
         // not stay behind as an orphan until its grace period ends.
         if let Some(url) = location {
             let token = token.map(str::to_string);
-            wasm_bindgen_futures::spawn_local(async move {
+            crate::platform::js::spawn(Box::pin(async move {
                 let _ = delete_session(&url, token.as_deref(), false).await;
-            });
+            }));
         }
         return Err(answer_error("the WHIP endpoint", status, problem));
     }
