@@ -3,8 +3,8 @@
 # skipped when it is already there, so a second run takes a second or two.
 #
 #   scripts/setup.sh               everything (tests, benches)
-#   scripts/setup.sh --no-browser  no browsers, drivers, iproute2, Pipecat venv
-#                                  (the demo)
+#   scripts/setup.sh --no-browser  no browsers, drivers, iproute2, Pipecat venv,
+#                                  coturn (the demo)
 #   VOICELINK_SETUP_BROWSER=0      same as --no-browser
 #
 # Parts:
@@ -18,13 +18,14 @@
 #   7. the Pipecat test server's Python venv        (tests/pipecat/setup.sh: PyPI,
 #      target/pipecat-venv, python3-venv from apt    ~70 s cold, <1 s when every
 #      if missing)                                   pin is already there)
+#   8. coturn (turnserver, for scripts/turn.sh)     (apt, only if missing)
 . "$(dirname "$0")/lib.sh"
 
 browser="${VOICELINK_SETUP_BROWSER:-1}"
 for arg in "$@"; do
   case "$arg" in
     --no-browser) browser=0 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) die "setup.sh: unknown argument '$arg' (try --help)" ;;
   esac
 done
@@ -167,6 +168,17 @@ if [ "$browser" = 1 ]; then
   t_pc=$SECONDS
   tests/pipecat/setup.sh || die "tests/pipecat/setup.sh failed (the Pipecat test server's venv)"
   log "setup: pipecat venv ok ($((SECONDS - t_pc)) s)"
+
+  # 8. coturn: a TURN server on loopback (scripts/turn.sh), tests only ---------
+  # Debian's package does not start it (TURNSERVER_ENABLED is off in
+  # /etc/default/coturn); scripts/turn.sh runs its own on 127.0.0.1.
+  if command -v turnserver >/dev/null; then
+    log "setup: turnserver (coturn) present"
+  else
+    log "setup: apt-get install --no-install-recommends coturn"
+    apt_install --no-install-recommends coturn
+    command -v turnserver >/dev/null || die "apt installed coturn but 'turnserver' is missing"
+  fi
 fi
 
 log "setup: done ($((SECONDS - t_setup)) s)"
