@@ -181,14 +181,20 @@ fn fire(event: &str) {
 
 #[wasm_bindgen_test]
 async fn offline_is_an_outage_at_once_and_online_brings_the_link_back() {
-    // Manual policy: offline → interrupted at once; online → the snapshot says so.
-    let (l, _) = connected(&[]).await;
+    // Manual policy: offline → interrupted at once, and it holds while offline (media still
+    // flows here on loopback: no flicker back to connected); online → the snapshot says so, and
+    // with media flowing the link heals by itself, on the same session.
+    let (l, id) = connected(&[]).await;
     fire("offline");
     assert!(eventually(100, || snap(&l, "status").as_deref() == Some("interrupted")).await, "within 100 ms");
     assert_eq!(flag(&l, "networkOnline"), Some(false));
+    assert_eq!(flag(&l, "canReconnect"), Some(true), "the button shows");
+    wait_ms(800).await;
+    assert_eq!(snap(&l, "status").as_deref(), Some("interrupted"), "no heal while offline");
     fire("online");
     assert!(eventually(100, || flag(&l, "networkOnline") == Some(true)).await);
-    assert_eq!(flag(&l, "canReconnect"), Some(true));
+    assert!(eventually(2_000, || snap(&l, "status").as_deref() == Some("connected")).await, "healed: {:?}", snap(&l, "status"));
+    assert_eq!(snap(&l, "sessionId").as_deref(), Some(id.as_str()));
     l.dispose();
 
     // Automatic policy: offline holds the attempts; online attempts at once and comes back.

@@ -49,7 +49,7 @@ pub(super) fn interrupted(ctx: &mut Ctx, s: Interrupted, now: f64, event: Event)
     match event {
         Event::Progress => match s.conn {
             // The blip passed by itself: media flows again on the same connection.
-            Some(conn) if healed(ctx, &conn, now) => restored(ctx, conn, false, now),
+            Some(conn) if healed(ctx, &conn, &s.outage, now) => restored(ctx, conn, false, now),
             conn => (State::Interrupted(Interrupted { conn, ..s }), Vec::new()),
         },
         Event::Failed(error) => attempt_failed(ctx, now, s.attempts, Some(s.outage), s.conn, false, error),
@@ -70,7 +70,7 @@ pub(super) fn reconnecting(ctx: &mut Ctx, s: Reconnecting, now: f64, event: Even
         {
             restored(ctx, conn, false, now)
         }
-        (Event::Progress, Retry::Waiting { conn: Some(conn), .. }) if healed(ctx, &conn, now) => {
+        (Event::Progress, Retry::Waiting { outage, conn: Some(conn), .. }) if healed(ctx, &conn, &outage, now) => {
             restored(ctx, conn, false, now)
         }
         (Event::RestartAnswered(seq), Retry::IceRestart { outage, conn, seq: s, rx_at_answer: _, deadline })
@@ -115,10 +115,11 @@ pub(super) fn retry_due(ctx: &mut Ctx, s: Reconnecting, now: f64) -> Step {
     }
 }
 
-/// The link's transport works again on the connection of an outage: media arrived within
-/// `outageTimeoutMs`.
-fn healed(ctx: &Ctx, conn: &Conn, now: f64) -> bool {
-    conn.ready() && now - conn.rx_growth_at < ctx.cfg.outage_timeout_ms as f64
+/// The link's transport works again on the connection of an outage: media arrived after the
+/// outage began and within `outageTimeoutMs`, and the browser is not offline (an outage the
+/// `offline` event declared holds until `online`; bytes counted just before it do not heal it).
+fn healed(ctx: &Ctx, conn: &Conn, outage: &Outage, now: f64) -> bool {
+    ctx.online && conn.ready() && conn.rx_growth_at > outage.at && now - conn.rx_growth_at < ctx.cfg.outage_timeout_ms as f64
 }
 
 /// An attempt now, with the backoff reset (the network came back: the waits so far were for

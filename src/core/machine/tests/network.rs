@@ -45,3 +45,23 @@ fn offline_while_idle_or_connecting_changes_only_the_snapshot() {
     m.handle(1.0, Input::Connect);
     assert_eq!(m.status(), Status::Connecting, "a connect while offline still tries (it may be wrong)");
 }
+
+#[test]
+fn an_outage_declared_offline_does_not_heal_on_bytes_counted_before_it_nor_while_offline() {
+    let (mut m, c) = connected();
+    let mut bytes = 0.0;
+    samples(&mut m, c, 100.0, 1_000.0, true, &mut bytes);
+    m.handle(1_010.0, Input::Network { online: false });
+    assert_eq!(m.status(), Status::Interrupted);
+    // The next stats reading still shows the bytes of before the event: no heal.
+    m.handle(1_020.0, Input::TransportSample { conn: c, bytes_received: bytes });
+    assert_eq!(m.status(), Status::Interrupted, "no flicker back to connected");
+    // Media flows (a loopback or LAN peer) but the browser says offline: the outage holds.
+    samples(&mut m, c, 1_250.0, 2_000.0, true, &mut bytes);
+    assert_eq!(m.status(), Status::Interrupted);
+    // Online, and media flows after the outage began: healed by itself.
+    m.handle(2_100.0, Input::Network { online: true });
+    samples(&mut m, c, 2_250.0, 2_250.0, true, &mut bytes);
+    assert_eq!(m.status(), Status::Connected);
+}
+
