@@ -226,7 +226,7 @@ impl VoiceLink {
     /// the old device still in use, with `mic-denied` / `mic-unavailable`; `invalid-argument`
     /// for an empty id.
     #[wasm_bindgen(js_name = setMicrophone, unchecked_return_type = "Promise<void>")]
-    pub fn set_microphone(&self, device_id: String) -> Promise {
+    pub fn set_microphone(&self, #[wasm_bindgen(js_name = "deviceId")] device_id: String) -> Promise {
         self.link.set_microphone(device_id)
     }
 
@@ -235,7 +235,7 @@ impl VoiceLink {
     /// Rejects `unsupported` where the browser cannot choose (Firefox's `AudioContext`),
     /// `invalid-argument` for an unknown device, `not-connected` before remote audio plays.
     #[wasm_bindgen(js_name = setSpeaker, unchecked_return_type = "Promise<void>")]
-    pub fn set_speaker(&self, device_id: String) -> Promise {
+    pub fn set_speaker(&self, #[wasm_bindgen(js_name = "deviceId")] device_id: String) -> Promise {
         self.link.set_speaker(device_id)
     }
 
