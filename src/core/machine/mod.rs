@@ -8,7 +8,8 @@
 //! `ConnectTimings`, `EndReason`); `io.rs`: [`Input`] and [`Effect`]; `state.rs`: the states;
 //! `connect.rs`: `connect()`, the connecting and connected states, and ending the link;
 //! `recovery.rs`: outages, `reconnect()`, the interrupted and reconnecting states;
-//! `visibility.rs`: page hidden/visible/pagehide and the grace delay; `time.rs`: the
+//! `visibility.rs`: page hidden/visible/pagehide and the grace delay; `network.rs`: the
+//! browser's `online`/`offline` events; `time.rs`: the
 //! deadlines — [`Machine::poll_timeout`] and [`Input::Timeout`]; `tests/`: the behaviour
 //! tests on simulated time.
 //!
