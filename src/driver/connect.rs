@@ -60,7 +60,9 @@ impl Link {
         let Some((track, stream)) = self.capture_for_connect(conn).await? else { return Ok(()) };
 
         self.phase(conn, ConnectPhase::Offer);
-        peer::send_track(&pc, &track, &stream).await?;
+        // `replaceTrack` settles on the media thread (a few ms in Firefox): the offer, which does
+        // not depend on it, goes meanwhile; the outcome is awaited before the answer is applied.
+        let sending = peer::send_track(&pc, &track, &stream)?;
         // Gathering has what the connection needs (host candidates; a relay one with TURN):
         // the offer goes, later candidates are trickled (or dropped) — issue 16.
         let offer = peer::offer_sdp(&pc, needs_relay).await?;
@@ -118,6 +120,7 @@ impl Link {
             // connectivity checks start (they start with the answer).
             peer::add_ice_servers(&pc, &config.ice_servers, &answer.ice_servers);
         }
+        peer::track_sent(sending).await?;
         peer::apply_answer(&pc, &answer.sdp).await?;
         self.phase(conn, ConnectPhase::Ice);
         Ok(())

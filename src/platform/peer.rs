@@ -129,7 +129,7 @@ pub fn remote_sdp(pc: &RtcPeerConnection) -> Option<String> {
 
 /// Sends `track` (of `stream`) on the first transceiver: `replaceTrack` (no renegotiation)
 /// and, where the browser has it, `setStreams` so the `msid` names the stream.
-pub async fn send_track(pc: &RtcPeerConnection, track: &MediaStreamTrack, stream: &MediaStream) -> Result<(), LinkError> {
+pub fn send_track(pc: &RtcPeerConnection, track: &MediaStreamTrack, stream: &MediaStream) -> Result<js_sys::Promise, LinkError> {
     let transceivers = pc.get_transceivers();
     let sender = Reflect::get(&transceivers.get(0), &"sender".into()).map_err(|e| pc_error("getTransceivers", &e))?;
     let replace: js_sys::Function = Reflect::get(&sender, &"replaceTrack".into())
@@ -137,11 +137,22 @@ pub async fn send_track(pc: &RtcPeerConnection, track: &MediaStreamTrack, stream
         .and_then(|f| f.dyn_into().ok())
         .ok_or_else(|| LinkError::new(ErrorCode::PeerConnection, "the peer connection has no audio sender"))?;
     let promise = replace.call1(&sender, track).map_err(|e| pc_error("replaceTrack", &e))?;
-    js::settle(promise).await.map_err(|e| pc_error("replaceTrack", &e))?;
     if let Ok(set_streams) = Reflect::get(&sender, &"setStreams".into()).and_then(|f| f.dyn_into::<js_sys::Function>()) {
         let _ = set_streams.call1(&sender, stream);
     }
-    Ok(())
+    // `allSettled` never rejects and handles `promise`: when the connect ends before this is
+    // awaited (teardown closed the peer connection), no unhandled rejection surfaces.
+    Ok(js_sys::Promise::all_settled(&js_sys::Array::of1(&promise)))
+}
+
+/// Waits for a [`send_track`] to settle. Errors: `peer-connection` when `replaceTrack` failed.
+pub async fn track_sent(sending: js_sys::Promise) -> Result<(), LinkError> {
+    let settled = JsFuture::from(sending).await.map_err(|e| pc_error("replaceTrack", &e))?;
+    let outcome = js_sys::Array::from(&settled).get(0);
+    match js::text(&outcome, "status").as_deref() {
+        Some("fulfilled") => Ok(()),
+        _ => Err(pc_error("replaceTrack", &Reflect::get(&outcome, &"reason".into()).unwrap_or(JsValue::UNDEFINED))),
+    }
 }
 
 /// Creates the offer (with new ICE credentials when `ice_restart`) and sets it as local
