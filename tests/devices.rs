@@ -209,3 +209,44 @@ async fn offline_is_an_outage_at_once_and_online_brings_the_link_back() {
     l.dispose();
     assert_nothing_left("after offline/online", 3_000).await;
 }
+
+/// Runs `code` in the page (test set-up only).
+fn page_eval(code: &str) {
+    js_sys::eval(code).expect("page script");
+}
+
+#[wasm_bindgen_test]
+async fn following_the_default_microphone_swaps_only_when_the_system_default_moves() {
+    let (l, id) = connected(&[]).await;
+    let before = capture_track_count();
+    // A device came or went, the default stayed: the capture stays.
+    page_eval("navigator.mediaDevices.dispatchEvent(new Event('devicechange'))");
+    wait_ms(500).await;
+    assert_eq!((capture_track_count(), live_capture_tracks()), (before, 1), "no new capture: {}", probe_summary());
+    // The system default moved to another device (simulated: enumerateDevices lists the default
+    // entry — Chromium's "default", else the first input — as another device and group).
+    page_eval(
+        "(() => { const md = navigator.mediaDevices; const real = md.enumerateDevices.bind(md); \
+         globalThis.__vlRestoreDevices = () => { md.enumerateDevices = real; }; \
+         md.enumerateDevices = async () => { let first = true; return (await real()).map((d) => { \
+           if (d.kind !== 'audioinput' || !(d.deviceId === 'default' || first)) return d; first = false; \
+           return { kind: d.kind, label: d.label, groupId: 'moved-group', \
+                    deviceId: d.deviceId === 'default' ? 'default' : 'moved-device' }; }); }; \
+         md.dispatchEvent(new Event('devicechange')); })()",
+    );
+    let swapped = eventually(3_000, || capture_track_count() == before + 1 && live_capture_tracks() == 1).await;
+    page_eval("globalThis.__vlRestoreDevices()");
+    assert!(swapped, "captured from the new default: {}", probe_summary());
+    assert_eq!(snap(&l, "sessionId").as_deref(), Some(id.as_str()), "same session");
+    assert!(audible_grows(&id).await, "the uplink goes on");
+    // A device the app chose is not followed.
+    let chosen: js_sys::Array = JsFuture::from(l.list_microphones()).await.expect("list").into();
+    let target = chosen.iter().filter_map(|d| get_str(&d, "deviceId")).filter(|d| d != "default").last().expect("a device");
+    JsFuture::from(l.set_microphone(target)).await.expect("choose");
+    let chosen_count = capture_track_count();
+    page_eval("navigator.mediaDevices.dispatchEvent(new Event('devicechange'))");
+    wait_ms(500).await;
+    assert_eq!(capture_track_count(), chosen_count, "a chosen device stays");
+    l.dispose();
+    assert_nothing_left("after following the default", 3_000).await;
+}

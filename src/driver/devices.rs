@@ -241,8 +241,8 @@ impl Link {
         let Some(track) = track.filter(|_| follows) else { return };
         let link = self.clone();
         crate::platform::js::spawn(Box::pin(async move {
-            let Some(default) = devices::default_input_group().await else { return };
-            if devices::track_group(&track).is_some_and(|g| g != default) && link.is_current(conn) {
+            let Some(default) = devices::default_input().await else { return };
+            if devices::default_moved(&track, &default) && link.is_current(conn) {
                 if let Err(e) = link.capture_and_swap(conn).await {
                     log::warn!("could not follow the new default microphone: {}", e.message);
                 }

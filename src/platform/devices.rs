@@ -50,13 +50,23 @@ pub async fn list(kind: &str) -> Result<JsValue, LinkError> {
     Ok(Object::freeze(&out).into())
 }
 
-/// The `groupId` of the system default input: the `"default"` entry's where there is one, else
-/// the first input's. `None` when nothing is listed.
-pub async fn default_input_group() -> Option<String> {
-    let list = list("audioinput").await.ok()?;
-    let list: Array = list.unchecked_into();
-    list.iter().find(|d| Reflect::get(d, &"isDefault".into()).ok().and_then(|v| v.as_bool()) == Some(true))
-        .and_then(|d| js::text(&d, "groupId"))
+/// The system default input as `(deviceId, groupId)`: the `"default"` entry where the browser
+/// lists one (Chromium), else the first input (Firefox). `None` when nothing is listed.
+pub async fn default_input() -> Option<(String, String)> {
+    let list: Array = list("audioinput").await.ok()?.unchecked_into();
+    let d = list.iter().find(|d| Reflect::get(d, &"isDefault".into()).ok().and_then(|v| v.as_bool()) == Some(true))?;
+    Some((js::text(&d, "deviceId").unwrap_or_default(), js::text(&d, "groupId").unwrap_or_default()))
+}
+
+/// `true` when the capture `track` no longer comes from the system default `default`
+/// (`(deviceId, groupId)` from [`default_input`]): another group (Chromium's `"default"` entry
+/// carries the group of the device it stands for), or another device where the default is
+/// listed by its own id (Firefox). Unknown settings count as unchanged.
+pub fn default_moved(track: &MediaStreamTrack, default: &(String, String)) -> bool {
+    let (id, group) = default;
+    let other_group = !group.is_empty() && track_group(track).is_some_and(|g| &g != group);
+    let other_device = id != "default" && !id.is_empty() && track_device(track).is_some_and(|d| &d != id);
+    other_group || other_device
 }
 
 /// The `groupId` a capture track's settings report (`getSettings()`), if any.
