@@ -135,13 +135,24 @@ async fn handshake_confirms_the_session_and_pushed_messages_arrive_in_order() {
 #[wasm_bindgen_test]
 async fn an_abnormal_close_reconnects_and_reannounces_a_normal_close_does_not() {
     install_spies();
-    let l = with_control(&[("reconnectBaseMs", 200.into())]);
+    let l = Rc::new(with_control(&[("reconnectBaseMs", 200.into())]));
     JsFuture::from(l.connect()).await.expect("connects");
     let id = snap(&l, "sessionId").unwrap();
     assert!(eventually(3_000, || control_state(&l) == "confirmed").await);
+    // Every control state the snapshot shows, from a subscriber: on loopback, with a backoff of
+    // 0..200 ms (full jitter), the whole reconnect can pass between two polls.
+    let seen = js_sys::Array::new();
+    let record = {
+        let (seen, l2) = (seen.clone(), Rc::clone(&l));
+        Closure::<dyn FnMut()>::new(move || {
+            seen.push(&control_state(&l2).into());
+        })
+    };
+    let _off = l.subscribe(record.as_ref().unchecked_ref::<js_sys::Function>().clone()).expect("subscribe");
     // Messages sent while it is down arrive after the reconnect, in order.
     close(&id, 4001).await;
-    assert!(eventually(2_000, || control_state(&l) == "reconnecting" || control_state(&l) == "connecting").await);
+    let went_down = || seen.iter().any(|s| s.as_string().as_deref() == Some("reconnecting"));
+    assert!(eventually(2_000, went_down).await, "seen: {:?}", seen.iter().filter_map(|s| s.as_string()).collect::<Vec<_>>());
     for i in 0..5 {
         l.send_control(obj(&[("seq", i.into())])).unwrap();
     }
