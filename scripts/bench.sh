@@ -11,19 +11,7 @@
 # inside the loopback namespace, stopped when they end).
 . "$(dirname "$0")/lib.sh"
 
-browsers="${VOICELINK_BROWSERS:-chromium,firefox}"
-want_firefox=0 want_any=0
-IFS=',' read -r -a _list <<<"$browsers"
-for b in "${_list[@]}"; do
-  b="$(echo "$b" | tr -d '[:space:]' | tr '[:upper:]' '[:lower:]')"
-  case "$b" in
-    chromium) want_any=1 ;;
-    firefox) want_firefox=1 want_any=1 ;;
-    "") ;;
-    *) die "VOICELINK_BROWSERS: unknown browser '$b' (known: chromium, firefox)" ;;
-  esac
-done
-[ "$want_any" = 1 ] || die "VOICELINK_BROWSERS='$browsers' names no browser"
+read_browsers
 pulse=()
 if [ "$want_firefox" = 1 ]; then pulse=(scripts/with-pulse.sh); fi
 

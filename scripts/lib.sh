@@ -42,3 +42,22 @@ step() {
 # The builds every browser-facing script needs: the dev peer and pkg/.
 build_peer() { cargo build --release -p voicelink-dev-peer; }
 build_pkg() { node scripts/build.mjs; }
+
+# read_browsers: VOICELINK_BROWSERS (a comma list of chromium, firefox; default both) into
+# $browsers, $want_chromium and $want_firefox (0/1); dies on an unknown or empty list.
+read_browsers() {
+  browsers="${VOICELINK_BROWSERS:-chromium,firefox}"
+  want_chromium=0 want_firefox=0
+  local _list b
+  IFS=',' read -r -a _list <<<"$browsers"
+  for b in "${_list[@]}"; do
+    b="$(echo "$b" | tr -d '[:space:]' | tr '[:upper:]' '[:lower:]')"
+    case "$b" in
+      chromium) want_chromium=1 ;;
+      firefox) want_firefox=1 ;;
+      "") ;;
+      *) die "VOICELINK_BROWSERS: unknown browser '$b' (known: chromium, firefox)" ;;
+    esac
+  done
+  [ "$want_chromium$want_firefox" != 00 ] || die "VOICELINK_BROWSERS='$browsers' names no browser"
+}

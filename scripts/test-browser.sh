@@ -23,19 +23,7 @@
 
 : "${VOICELINK_PEER_URL:?VOICELINK_PEER_URL must be set (run via scripts/with-peer.sh)}"
 
-browsers="${VOICELINK_BROWSERS:-chromium,firefox}"
-want_chromium=0 want_firefox=0
-IFS=',' read -r -a _list <<<"$browsers"
-for b in "${_list[@]}"; do
-  b="$(echo "$b" | tr -d '[:space:]' | tr '[:upper:]' '[:lower:]')"
-  case "$b" in
-    chromium) want_chromium=1 ;;
-    firefox) want_firefox=1 ;;
-    "") ;;
-    *) die "VOICELINK_BROWSERS: unknown browser '$b' (known: chromium, firefox)" ;;
-  esac
-done
-[ "$want_chromium$want_firefox" != 00 ] || die "VOICELINK_BROWSERS='$browsers' names no browser"
+read_browsers
 
 # A TURN server on loopback for tests/fast.rs's relay-only test (coturn from scripts/setup.sh,
 # scripts/turn.sh; its VOICELINK_TURN_* reach the test binaries at compile time).
