@@ -51,7 +51,7 @@ impl Link {
         self.wire_channel(&mut channel, conn);
         let pc = peer.connection().clone();
         {
-            let mut st = self.0.state.borrow_mut();
+            let mut st = self.state_mut();
             st.media.peer = Some(peer);
             st.media.channel = Some(channel);
         }
@@ -70,12 +70,12 @@ impl Link {
             return Ok(());
         }
         {
-            let mut st = self.0.state.borrow_mut();
+            let mut st = self.state_mut();
             let peer = st.media.peer.take();
             drop(st);
             if let Some(mut peer) = peer {
                 self.start_trickle(&mut peer, conn, &offer);
-                self.0.state.borrow_mut().media.peer = Some(peer);
+                self.state_mut().media.peer = Some(peer);
             }
         }
         // The previous connection's session is hung up before a new one is offered (a fresh
@@ -84,7 +84,7 @@ impl Link {
         // Chromium happened to get here later than that; Firefox gathers loopback candidates in
         // a few ms and offered first (tests/protocols.rs
         // `a_custom_signaling_object_connects_reconnects_and_hangs_up`, Firefox).
-        let previous = self.0.state.borrow().closing.clone();
+        let previous = self.state().closing.clone();
         if let Some(closing) = previous {
             let _ = wasm_bindgen_futures::JsFuture::from(closing).await;
             if !self.is_current(conn) {
@@ -95,11 +95,11 @@ impl Link {
         self.phase(conn, ConnectPhase::Signaling);
         let abort = js::abort_controller()?;
         let signal = abort.signal();
-        self.0.state.borrow_mut().media.signaling_abort = Some(abort);
-        let previous = self.0.state.borrow().last_session.clone();
+        self.state_mut().media.signaling_abort = Some(abort);
+        let previous = self.state().last_session.clone();
         let answer = config.signaling.offer(&config.options.url, token.as_deref(), &offer, previous.as_ref(), &signal).await;
         if self.is_current(conn) {
-            self.0.state.borrow_mut().media.signaling_abort = None;
+            self.state_mut().media.signaling_abort = None;
         }
         let mut answer = match answer {
             Ok(a) => a,
@@ -110,7 +110,7 @@ impl Link {
         // (when the connection is stale, the machine answers with DeleteOrphan).
         answer.session.token = token;
         self.open_trickle(conn, &answer.session, answer.trickle || trickle_advertised);
-        self.0.state.borrow_mut().last_session = Some(answer.session.clone());
+        self.state_mut().last_session = Some(answer.session.clone());
         self.dispatch(Input::SessionCreated { conn, session: answer.session });
         if !self.is_current(conn) {
             return Ok(());
@@ -171,7 +171,7 @@ impl Link {
             return;
         }
         let Some(stream) = peer::track_stream(ev) else { return };
-        if let Some(p) = &self.0.state.borrow().media.playback {
+        if let Some(p) = &self.state().media.playback {
             if p.stream().id() == stream.id() {
                 return;
             }
@@ -179,7 +179,7 @@ impl Link {
         let weak = self.weak();
         let on_play_result = move |blocked: bool| {
             if let Some(link) = Link::from_weak(&weak) {
-                let still_blocked = link.0.state.borrow().media.playback.as_ref().is_some_and(|p| p.is_blocked());
+                let still_blocked = link.state().media.playback.as_ref().is_some_and(|p| p.is_blocked());
                 link.dispatch(if blocked || still_blocked {
                     Input::AudioBlocked { conn }
                 } else {
@@ -187,7 +187,7 @@ impl Link {
                 });
             }
         };
-        let ctx = self.0.state.borrow().media.audio.as_ref().map(|a| a.context().clone());
+        let ctx = self.state().media.audio.as_ref().map(|a| a.context().clone());
         match Playback::start(Clone::clone(&stream), ctx.as_ref(), on_play_result) {
             Ok((mut playback, blocked)) => {
                 // Firefox reads a new context `suspended` until its output has started: clear the
@@ -199,7 +199,7 @@ impl Link {
                     }
                 });
                 let old = {
-                    let mut st = self.0.state.borrow_mut();
+                    let mut st = self.state_mut();
                     if let Some(audio) = st.media.audio.as_mut() {
                         audio.watch_remote(&stream);
                     }

@@ -34,7 +34,7 @@ impl Link {
     /// the app.
     fn control_with(&self, input: ControlInput, data: &JsValue) {
         let effects = {
-            let mut st = self.0.state.borrow_mut();
+            let mut st = self.state_mut();
             match st.control.as_mut() {
                 Some(c) => c.machine.handle(clock::now_ms(), input),
                 None => return,
@@ -50,7 +50,7 @@ impl Link {
     /// link is connected on a session, stopped when the link has ended.
     pub(super) fn sync_control(&self) {
         let effects = {
-            let mut st = self.0.state.borrow_mut();
+            let mut st = self.state_mut();
             let status = st.machine.status();
             let connected_on = (status == Status::Connected).then(|| st.machine.session().and_then(|s| s.id.clone()));
             let ended = matches!(status, Status::Disconnected | Status::Failed | Status::Idle);
@@ -67,13 +67,13 @@ impl Link {
             ControlEffect::Open { generation } => self.open_control_socket(generation),
             ControlEffect::Send(message) => {
                 let text = serialize(message);
-                let result = self.0.state.borrow().control.as_ref().and_then(|c| c.socket.as_ref().map(|s| s.send(&text)));
+                let result = self.state().control.as_ref().and_then(|c| c.socket.as_ref().map(|s| s.send(&text)));
                 if let Some(Err(e)) = result {
                     log::debug!("control send failed: {}", js::error_message(&e));
                 }
             }
             ControlEffect::Close { code } => {
-                let socket = self.0.state.borrow_mut().control.as_mut().and_then(|c| c.socket.take());
+                let socket = self.state_mut().control.as_mut().and_then(|c| c.socket.take());
                 if let Some(mut s) = socket {
                     let _ = s.close(code);
                 }
@@ -87,7 +87,7 @@ impl Link {
     }
 
     fn open_control_socket(&self, generation: u32) {
-        let url = match self.0.state.borrow().control.as_ref() {
+        let url = match self.state().control.as_ref() {
             Some(c) => c.machine.options().url.clone(),
             None => return,
         };
@@ -117,14 +117,14 @@ impl Link {
             let code = ev.dyn_ref::<CloseEvent>().map(|c| c.code()).unwrap_or(1006);
             link.control(ControlInput::Closed { generation, code });
         }));
-        let old = self.0.state.borrow_mut().control.as_mut().and_then(|c| c.socket.replace(socket));
+        let old = self.state_mut().control.as_mut().and_then(|c| c.socket.replace(socket));
         drop(old);
     }
 
     /// `sendControl()`: sends on the control socket, or buffers while it is down.
     pub fn send_control(&self, text: String) -> Result<(), crate::core::LinkError> {
         self.check_usable()?;
-        if self.0.state.borrow().control.is_none() {
+        if self.state().control.is_none() {
             return Err(crate::core::LinkError::new(
                 crate::core::ErrorCode::InvalidArgument,
                 "sendControl(): no control channel is configured (options.control)",

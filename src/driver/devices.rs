@@ -33,7 +33,7 @@ impl Link {
     /// already stopped).
     pub(super) async fn capture_for_connect(&self, conn: u32) -> Result<Option<(MediaStreamTrack, MediaStream)>, LinkError> {
         let (captures, device) = {
-            let st = self.0.state.borrow();
+            let st = self.state();
             (st.mic.captures_on_connect(), st.mic.constraint().map(str::to_string))
         };
         let mic = match captures {
@@ -67,7 +67,7 @@ impl Link {
                 _ => return Err(LinkError::new(ErrorCode::Unsupported, "muted before connect needs Web Audio for the silent track")),
             },
         };
-        let mut st = self.0.state.borrow_mut();
+        let mut st = self.state_mut();
         if let Some(mut m) = mic {
             m.set_enabled(st.mic.enabled());
             self.watch_mic_end(&mut m, conn);
@@ -87,7 +87,7 @@ impl Link {
             return Promise::reject(&js::js_error(&e));
         }
         let (action, conn) = {
-            let mut st = self.0.state.borrow_mut();
+            let mut st = self.state_mut();
             let st = &mut *st;
             let in_call = st.media.peer.is_some();
             (st.mic.set_enabled(enabled, in_call, st.media.mic.is_some()), st.machine.conn())
@@ -98,7 +98,7 @@ impl Link {
             match action {
                 MicAction::None => Ok(()),
                 MicAction::Disable | MicAction::Enable => {
-                    if let Some(m) = &link.0.state.borrow().media.mic {
+                    if let Some(m) = &link.state().media.mic {
                         m.set_enabled(action == MicAction::Enable);
                     }
                     Ok(())
@@ -107,7 +107,7 @@ impl Link {
                 MicAction::Capture => {
                     let result = link.capture_and_swap(conn).await;
                     if result.is_err() {
-                        link.0.state.borrow_mut().mic.capture_failed();
+                        link.state_mut().mic.capture_failed();
                         link.notify();
                     }
                     result
@@ -119,7 +119,7 @@ impl Link {
     /// Stops the capture track at once (indicator off) and has the sender carry silence.
     async fn release_mic(&self) -> Result<(), LinkError> {
         let (mic, silence, pc) = {
-            let mut st = self.0.state.borrow_mut();
+            let mut st = self.state_mut();
             let st = &mut *st;
             let silence = st.media.audio.as_mut().map(|a| {
                 a.unwatch_mic();
@@ -140,9 +140,9 @@ impl Link {
     /// Captures with the current constraints and device and swaps the new track in; the old
     /// capture (if any) is stopped only once the new one is live. On failure the old one stays.
     async fn capture_and_swap(&self, conn: u32) -> Result<(), LinkError> {
-        let device = self.0.state.borrow().mic.constraint().map(str::to_string);
+        let device = self.state().mic.constraint().map(str::to_string);
         let mut mic = Microphone::acquire(&self.0.config.options.audio, device.as_deref()).await?;
-        let pc = self.0.state.borrow().media.peer.as_ref().map(|p| p.connection().clone());
+        let pc = self.state().media.peer.as_ref().map(|p| p.connection().clone());
         let (Some(pc), Some(track)) = (pc.filter(|_| self.is_current(conn)), mic.audio_track()) else {
             return Ok(()); // the call ended meanwhile: `mic` drops (stopped) here
         };
@@ -152,7 +152,7 @@ impl Link {
         }
         self.watch_mic_end(&mut mic, conn);
         let old = {
-            let mut st = self.0.state.borrow_mut();
+            let mut st = self.state_mut();
             mic.set_enabled(st.mic.enabled());
             if let Some(a) = st.media.audio.as_mut() {
                 a.unwatch_mic();
@@ -175,7 +175,7 @@ impl Link {
             return Promise::reject(&js::js_error(&e));
         }
         let (swap, conn, previous) = {
-            let mut st = self.0.state.borrow_mut();
+            let mut st = self.state_mut();
             let st = &mut *st;
             let previous = st.mic.device_id().to_string();
             let swap = st.mic.choose(&device_id, st.media.peer.is_some(), st.media.mic.is_some());
@@ -190,7 +190,7 @@ impl Link {
             let result = link.capture_and_swap(conn).await;
             if result.is_err() {
                 // The old device stays, and so does the choice the app sees.
-                link.0.state.borrow_mut().mic.choose(&previous, false, false);
+                link.state_mut().mic.choose(&previous, false, false);
                 link.notify();
             }
             result
@@ -204,21 +204,21 @@ impl Link {
         if !self.is_current(conn) {
             return;
         }
-        let lost = self.0.state.borrow().media.mic.as_ref().and_then(|m| m.audio_track()).and_then(|t| devices::track_device(&t));
+        let lost = self.state().media.mic.as_ref().and_then(|m| m.audio_track()).and_then(|t| devices::track_device(&t));
         let link = self.clone();
         crate::platform::js::spawn(Box::pin(async move {
             {
-                let mut st = link.0.state.borrow_mut();
+                let mut st = link.state_mut();
                 st.mic.choose(DEFAULT_DEVICE, false, false);
             }
             match link.capture_and_swap(conn).await {
                 Ok(()) => {
-                    let now = link.0.state.borrow().media.mic.as_ref().and_then(|m| m.audio_track()).and_then(|t| devices::track_device(&t));
+                    let now = link.state().media.mic.as_ref().and_then(|m| m.audio_track()).and_then(|t| devices::track_device(&t));
                     link.emit_device("mic-lost", lost, Some(now.unwrap_or_else(|| DEFAULT_DEVICE.into())));
                 }
                 Err(e) => {
                     let _ = link.release_mic().await;
-                    link.0.state.borrow_mut().mic.lost();
+                    link.state_mut().mic.lost();
                     link.notify();
                     link.emit_device("mic-lost", lost, None);
                     link.report(&LinkError::new(
@@ -234,7 +234,7 @@ impl Link {
     /// capture from the new default.
     pub(super) fn on_device_change(&self) {
         let (follows, track, conn) = {
-            let st = self.0.state.borrow();
+            let st = self.state();
             let track = st.media.mic.as_ref().and_then(|m| m.audio_track());
             (st.mic.constraint().is_none() && st.mic.enabled(), track, st.machine.conn())
         };
@@ -261,7 +261,7 @@ impl Link {
     /// `not-connected` when no remote audio plays.
     pub fn set_speaker(&self, device_id: String) -> Promise {
         let target: Option<JsValue> = {
-            let st = self.0.state.borrow();
+            let st = self.state();
             match (st.media.audio.as_ref(), st.media.playback.as_ref()) {
                 (Some(a), _) => Some(a.context().clone().into()),
                 (None, Some(p)) => Some(p.resume_handles().1.into()),

@@ -27,11 +27,11 @@ impl Link {
         let mode = self.0.config.signaling.trickle_mode();
         let Some(head) = FragmentHead::of(sdp).filter(|_| mode != Mode::Off) else { return };
         let state = TrickleState { conn, trickle: Trickle::new(mode, sdp), head, session: None };
-        self.0.state.borrow_mut().media.trickle = Some(state);
+        self.state_mut().media.trickle = Some(state);
         peer.on("icecandidate", self.listener(move |link, ev| {
             let Some((line, mid)) = peer::event_candidate(ev) else { return };
             {
-                let mut st = link.0.state.borrow_mut();
+                let mut st = link.state_mut();
                 let Some(t) = st.media.trickle.as_mut().filter(|t| t.conn == conn) else { return };
                 if line.is_empty() {
                     t.trickle.end();
@@ -48,7 +48,7 @@ impl Link {
     /// (`advertised`), else the candidates are dropped from now on.
     pub(super) fn open_trickle(&self, conn: u32, session: &Session, advertised: bool) {
         {
-            let mut st = self.0.state.borrow_mut();
+            let mut st = self.state_mut();
             let Some(t) = st.media.trickle.as_mut().filter(|t| t.conn == conn) else { return };
             if advertised {
                 t.session = Some(session.clone());
@@ -62,7 +62,7 @@ impl Link {
 
     /// Stops trickling on the current peer connection (an ICE restart starts a new generation).
     pub(super) fn stop_trickle(&self) {
-        if let Some(t) = self.0.state.borrow_mut().media.trickle.as_mut() {
+        if let Some(t) = self.state_mut().media.trickle.as_mut() {
             t.trickle.stop();
         }
     }
@@ -70,7 +70,7 @@ impl Link {
     /// Sends the next batch, if one may go now; when it is answered, the next.
     fn flush_trickle(&self) {
         let next = {
-            let mut st = self.0.state.borrow_mut();
+            let mut st = self.state_mut();
             let Some(t) = st.media.trickle.as_mut() else { return };
             let Some(session) = t.session.clone() else { return };
             t.trickle.next_batch().map(|b| (t.conn, session, t.head.clone(), b))
@@ -81,7 +81,7 @@ impl Link {
             let signaling = std::rc::Rc::clone(&link.0.config.signaling);
             let result = signaling.trickle(&link.0.config.options.url, &session, &head, &batch).await;
             {
-                let mut st = link.0.state.borrow_mut();
+                let mut st = link.state_mut();
                 let Some(t) = st.media.trickle.as_mut().filter(|t| t.conn == conn) else { return };
                 t.trickle.sent(&batch, result);
                 if t.trickle.mode() == Mode::Off {

@@ -132,6 +132,20 @@ impl Link {
         Link(Rc::new(Inner { config, state: RefCell::new(state), events: Events::default() }))
     }
 
+    /// The link's state, borrowed mutably. Every borrow goes through here (not inlined), so
+    /// the already-borrowed check and its panic location exist once in the wasm instead of at
+    /// each of ~80 call sites.
+    #[inline(never)]
+    fn state_mut(&self) -> std::cell::RefMut<'_, State> {
+        self.0.state.borrow_mut()
+    }
+
+    /// The link's state, borrowed shared (see [`Link::state_mut`]).
+    #[inline(never)]
+    fn state(&self) -> std::cell::Ref<'_, State> {
+        self.0.state.borrow()
+    }
+
     fn weak(&self) -> Weak<Inner> {
         Rc::downgrade(&self.0)
     }
@@ -143,7 +157,7 @@ impl Link {
     /// Feeds an input to the machine and applies the resulting effects.
     pub(crate) fn dispatch(&self, input: Input) {
         let effects = {
-            let mut st = self.0.state.borrow_mut();
+            let mut st = self.state_mut();
             st.machine.handle(clock::now_ms(), input)
         };
         for e in effects {
@@ -156,7 +170,7 @@ impl Link {
     fn apply(&self, effect: Effect) {
         match effect {
             Effect::StartConnect { conn } => {
-                self.0.state.borrow_mut().telemetry.start(clock::now_ms());
+                self.state_mut().telemetry.start(clock::now_ms());
                 let link = self.clone();
                 crate::platform::js::spawn(Box::pin(async move { link.run_connect(conn).await }));
             }
@@ -166,14 +180,14 @@ impl Link {
                 crate::platform::js::spawn(Box::pin(async move { link.run_ice_restart(conn, seq, session).await }));
             }
             Effect::SettleReconnect(result) => {
-                let pending = self.0.state.borrow_mut().reconnect_promise.take();
+                let pending = self.state_mut().reconnect_promise.take();
                 if let Some(p) = pending {
                     p.settle(result);
                 }
             }
             Effect::FlushOutbox => self.flush_outbox(),
             Effect::ClearOutbox => {
-                let mut st = self.0.state.borrow_mut();
+                let mut st = self.state_mut();
                 if !st.outbox.is_empty() {
                     st.outbox.clear();
                 }
@@ -183,7 +197,7 @@ impl Link {
                 crate::platform::js::spawn(Box::pin(async move { signaling.hangup(&url, &session, false).await }));
             }
             Effect::SettleConnect(result) => {
-                let pending = self.0.state.borrow_mut().connect_promise.take();
+                let pending = self.state_mut().connect_promise.take();
                 if let Some(p) = pending {
                     p.settle(result);
                 }
@@ -204,7 +218,7 @@ impl Link {
     }
 
     fn check_usable(&self) -> Result<(), LinkError> {
-        if self.0.state.borrow().disposed {
+        if self.state().disposed {
             return Err(LinkError::new(ErrorCode::Disposed, "this VoiceLink was disposed: create a new one"));
         }
         Ok(())
@@ -214,7 +228,7 @@ impl Link {
     /// same promise; while connected, a resolved one; during an outage (interrupted or
     /// reconnecting) it is `reconnect()`.
     pub fn connect(&self) -> Promise {
-        let recovering = matches!(self.0.state.borrow().machine.status(), Status::Interrupted | Status::Reconnecting);
+        let recovering = matches!(self.state().machine.status(), Status::Interrupted | Status::Reconnecting);
         self.begin(if recovering { Input::Reconnect } else { Input::Connect })
     }
 
@@ -233,7 +247,7 @@ impl Link {
             return Promise::reject(&js::js_error(&e));
         }
         {
-            let st = self.0.state.borrow();
+            let st = self.state();
             let existing = match st.machine.status() {
                 Status::Connected => return Promise::resolve(&JsValue::UNDEFINED),
                 Status::Connecting => st.connect_promise.as_ref(),
@@ -248,7 +262,7 @@ impl Link {
         let Some(pending) = Pending::new() else { return Promise::resolve(&JsValue::UNDEFINED) };
         let promise = pending.promise.clone();
         {
-            let mut st = self.0.state.borrow_mut();
+            let mut st = self.state_mut();
             let slot = if input == Input::Connect { &mut st.connect_promise } else { &mut st.reconnect_promise };
             *slot = Some(pending);
         }
@@ -259,7 +273,7 @@ impl Link {
     /// Attaches the page lifecycle listeners once (they live until `dispose()`), so that
     /// hidden/pagehide/freeze reach the machine.
     fn watch_page(&self) {
-        if self.0.state.borrow().page.is_some() {
+        if self.state().page.is_some() {
             return;
         }
         let weak = self.weak();
@@ -275,7 +289,7 @@ impl Link {
         });
         let devices = crate::platform::devices::watch(self.listener(|link, _| link.on_device_change()));
         {
-            let mut st = self.0.state.borrow_mut();
+            let mut st = self.state_mut();
             st.page = page;
             st.device_watch = devices;
         }
@@ -285,7 +299,7 @@ impl Link {
     /// gesture (a click). Resolves `true` when audio plays afterwards.
     pub fn resume_audio(&self) -> Promise {
         let (handles, conn) = {
-            let st = self.0.state.borrow();
+            let st = self.state();
             (st.media.playback.as_ref().map(|p| p.resume_handles()), st.machine.conn())
         };
         let link = self.clone();
@@ -302,20 +316,20 @@ impl Link {
     pub fn end(&self, reason: EndReason) -> Promise {
         self.release_prepared();
         self.dispatch(Input::Disconnect { reason });
-        let closing = self.0.state.borrow().closing.clone();
+        let closing = self.state().closing.clone();
         closing.unwrap_or_else(|| Promise::resolve(&JsValue::UNDEFINED))
     }
 
     /// `dispose()`: ends the link and forgets every app listener; later calls fail with
     /// `disposed`. Idempotent.
     pub fn dispose(&self) {
-        if self.0.state.borrow().disposed {
+        if self.state().disposed {
             return;
         }
         // Ending the link also stops the control channel (`sync_control`).
         let _ = self.end(EndReason::Disposed);
         let held = {
-            let mut st = self.0.state.borrow_mut();
+            let mut st = self.state_mut();
             st.disposed = true;
             (st.page.take(), st.device_watch.take(), st.timer.take(), st.control.take())
         };
@@ -325,7 +339,7 @@ impl Link {
 
     /// The snapshot as a frozen JS object — the same object until something changes.
     pub fn snapshot(&self) -> JsValue {
-        let mut st = self.0.state.borrow_mut();
+        let mut st = self.state_mut();
         let mut snap = Snapshot::of(&st.machine, &st.outbox, &st.telemetry, &st.mic);
         snap.control = Link::control_view(&st).map(|(state, queued, dropped, reconnects)| {
             crate::core::snapshot::ControlView { state, queued_messages: queued, dropped_messages: dropped, reconnects }
@@ -342,6 +356,6 @@ impl Link {
     }
 
     fn is_current(&self, conn: u32) -> bool {
-        self.0.state.borrow().machine.is_current(conn)
+        self.state().machine.is_current(conn)
     }
 }

@@ -41,7 +41,7 @@ impl Link {
             return Promise::reject(&js::js_error(&e));
         }
         {
-            let mut st = self.0.state.borrow_mut();
+            let mut st = self.state_mut();
             if let Some(p) = &st.preparing {
                 return p.clone();
             }
@@ -62,7 +62,7 @@ impl Link {
                 Err(e) => Err(e),
             };
             let stored = {
-                let mut st = link.0.state.borrow_mut();
+                let mut st = link.state_mut();
                 st.preparing = None;
                 match result {
                     Ok(p) if !st.disposed => {
@@ -83,7 +83,7 @@ impl Link {
                 Err(e) => Err(js::js_error(&e)),
             }
         }));
-        self.0.state.borrow_mut().preparing = Some(promise.clone());
+        self.state_mut().preparing = Some(promise.clone());
         promise
     }
 
@@ -117,12 +117,12 @@ impl Link {
     /// What `prepare()` made, for a `connect()`: waits for a `prepare()` still running (its
     /// error is `connect()`'s to meet again), then takes it. `None`: nothing prepared.
     pub(super) async fn take_prepared(&self) -> Option<Prepared> {
-        let preparing = self.0.state.borrow().preparing.clone();
+        let preparing = self.state().preparing.clone();
         if let Some(p) = preparing {
             let _ = JsFuture::from(p).await;
         }
         let taken = {
-            let mut st = self.0.state.borrow_mut();
+            let mut st = self.state_mut();
             st.warmup.clear();
             st.prepared.take()
         };
@@ -133,7 +133,7 @@ impl Link {
     /// Releases what `prepare()` made (the peer connection closes), if anything.
     pub(super) fn release_prepared(&self) {
         let old = {
-            let mut st = self.0.state.borrow_mut();
+            let mut st = self.state_mut();
             st.warmup.clear();
             st.prepared.take()
         };

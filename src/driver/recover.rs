@@ -24,7 +24,7 @@ impl Link {
             Ok(()) => {
                 // Read stats every 25 ms for a second instead of waiting for the regular read,
                 // so the link is `connected` as soon as bytes flow again.
-                self.0.state.borrow_mut().telemetry.restart_answered(clock::now_ms());
+                self.state_mut().telemetry.restart_answered(clock::now_ms());
                 self.dispatch(Input::RestartAnswered { conn, seq });
             }
             Err((error, needs_fresh_session)) => self.dispatch(Input::RestartFailed { conn, seq, error, needs_fresh_session }),
@@ -47,7 +47,7 @@ impl Link {
     /// remote description.
     async fn custom_ice_restart(&self, conn: u32, session: &Session) -> Result<(), Failure> {
         let Signaling::Custom(custom) = &*self.0.config.signaling else { return Ok(()) };
-        let pc = self.0.state.borrow().media.peer.as_ref().map(|p| p.connection().clone());
+        let pc = self.state().media.peer.as_ref().map(|p| p.connection().clone());
         let pc = pc.ok_or_else(|| (LinkError::new(ErrorCode::PeerConnection, "no peer connection to restart"), true))?;
         self.stop_trickle();
         let offer = peer::create_offer(&pc, true, self.needs_relay()).await.map_err(|e| (e, false))?;
@@ -70,7 +70,7 @@ impl Link {
         let Signaling::Pipecat { request_data } = &*self.0.config.signaling else { return Ok(()) };
         let config = &self.0.config;
         let plain = |e| (e, false);
-        let mic = self.0.state.borrow().media.mic.as_ref().map(|m| (m.audio_track(), Clone::clone(m.stream())));
+        let mic = self.state().media.mic.as_ref().map(|m| (m.audio_track(), Clone::clone(m.stream())));
         let Some((Some(track), stream)) = mic else {
             return Err((LinkError::new(ErrorCode::MicUnavailable, "no microphone track to send on a new peer connection"), true));
         };
@@ -97,7 +97,7 @@ impl Link {
             return Ok(());
         }
         let old = {
-            let mut st = self.0.state.borrow_mut();
+            let mut st = self.state_mut();
             st.telemetry.new_transport(); // the new transport counts bytes from 0
             (st.media.peer.replace(peer), st.media.channel.replace(channel))
         };
@@ -125,7 +125,7 @@ impl Link {
     fn signaling_signal(&self) -> Result<web_sys::AbortSignal, LinkError> {
         let abort = crate::platform::js::abort_controller()?;
         let signal = abort.signal();
-        let old = self.0.state.borrow_mut().media.signaling_abort.replace(abort);
+        let old = self.state_mut().media.signaling_abort.replace(abort);
         drop(old);
         Ok(signal)
     }
@@ -133,7 +133,7 @@ impl Link {
     /// WHIP's ICE restart: `PATCH` of a trickle-ICE fragment with the new credentials.
     async fn whip_ice_restart(&self, conn: u32, session: &Session) -> Result<(), Failure> {
         let fail = |code, message: &str| (LinkError::new(code, message), false);
-        let pc = self.0.state.borrow().media.peer.as_ref().map(|p| p.connection().clone());
+        let pc = self.state().media.peer.as_ref().map(|p| p.connection().clone());
         let token = session.token.clone();
         // No peer connection or session URL to restart: only a fresh session can help.
         let pc = pc.ok_or_else(|| (LinkError::new(ErrorCode::PeerConnection, "no peer connection to restart"), true))?;
@@ -159,12 +159,12 @@ impl Link {
 
         // Seed 004: a closed data channel cannot be reused — open a new one on the same
         // association.
-        let closed = self.0.state.borrow().media.channel.as_ref().is_none_or(|c| !c.is_open() && !c.is_connecting());
+        let closed = self.state().media.channel.as_ref().is_none_or(|c| !c.is_open() && !c.is_connecting());
         if closed && self.is_current(conn) {
             let mut channel =
                 Channel::create(&pc, &self.0.config.options.data_channel_label).map_err(|e| (e, false))?;
             self.wire_channel(&mut channel, conn);
-            let old = self.0.state.borrow_mut().media.channel.replace(channel);
+            let old = self.state_mut().media.channel.replace(channel);
             drop(old);
         }
         Ok(())

@@ -17,7 +17,7 @@ impl Link {
     pub fn send_text(&self, text: &str) -> Result<(), LinkError> {
         self.check_usable()?;
         let sent = {
-            let mut st = self.0.state.borrow_mut();
+            let mut st = self.state_mut();
             let st = &mut *st;
             if !st.machine.is_active() {
                 return Err(LinkError::new(
@@ -40,7 +40,7 @@ impl Link {
     /// the link is connected again); refused messages are reported on `on("error")`.
     pub(crate) fn flush_outbox(&self) {
         let flushed = {
-            let mut st = self.0.state.borrow_mut();
+            let mut st = self.state_mut();
             let st = &mut *st;
             if st.machine.status() != Status::Connected {
                 return;

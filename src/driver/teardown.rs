@@ -48,7 +48,7 @@ impl Link {
     /// afterwards as the protocol says (WHIP: `DELETE` with the token it was created with).
     pub(super) fn teardown(&self, session: Option<Session>, page_exit: bool) {
         let (mut res, fade_ms) = {
-            let mut st = self.0.state.borrow_mut();
+            let mut st = self.state_mut();
             st.telemetry.stop();
             (std::mem::take(&mut st.media), self.0.config.options.fade_out_ms)
         };
@@ -113,7 +113,7 @@ impl Link {
             }
             Ok(JsValue::UNDEFINED)
         }));
-        self.0.state.borrow_mut().closing = Some(promise);
+        self.state_mut().closing = Some(promise);
     }
 
     fn report_teardown(&self, failed: Vec<&'static str>) {

@@ -13,7 +13,7 @@ impl Link {
     /// generation changed is ignored.
     pub(super) fn read_stats(&self) {
         let (pc, conn) = {
-            let mut st = self.0.state.borrow_mut();
+            let mut st = self.state_mut();
             let pc = st.media.peer.as_ref().map(|p| p.connection().clone());
             if pc.is_none() {
                 st.telemetry.stats_failed();
@@ -31,11 +31,11 @@ impl Link {
 
     fn on_stats(&self, conn: u32, reading: Option<(stats::Reading, f64)>) {
         let Some((r, started)) = reading else {
-            self.0.state.borrow_mut().telemetry.stats_failed();
+            self.state_mut().telemetry.stats_failed();
             return self.rearm();
         };
         let (outcome, quality_changed) = {
-            let mut st = self.0.state.borrow_mut();
+            let mut st = self.state_mut();
             let st = &mut *st;
             let before = Snapshot::quality_of(&st.machine, st.telemetry.grader());
             let connected = st.machine.status() == Status::Connected;
@@ -59,7 +59,7 @@ impl Link {
     pub(super) fn read_meter(&self) {
         let started = clock::now_ms();
         let changed = {
-            let mut st = self.0.state.borrow_mut();
+            let mut st = self.state_mut();
             let st = &mut *st;
             let live = st.machine.status() == Status::Connected && !page::is_hidden();
             let levels = st.media.audio.as_mut().filter(|_| live).map(|a| {

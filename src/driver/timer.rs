@@ -26,7 +26,7 @@ impl Link {
     /// deadline moved.
     pub(super) fn rearm(&self) {
         let want = {
-            let st = self.0.state.borrow();
+            let st = self.state();
             if st.disposed {
                 None
             } else {
@@ -35,7 +35,7 @@ impl Link {
                 earliest(earliest(earliest(st.machine.poll_timeout(), control), st.telemetry.poll_timeout()), prepared)
             }
         };
-        if want == self.0.state.borrow().timer.as_ref().map(|(at, _)| *at) {
+        if want == self.state().timer.as_ref().map(|(at, _)| *at) {
             return;
         }
         let timer = want.map(|at| {
@@ -48,7 +48,7 @@ impl Link {
                 }
             }))
         });
-        let old = std::mem::replace(&mut self.0.state.borrow_mut().timer, timer);
+        let old = std::mem::replace(&mut self.state_mut().timer, timer);
         drop(old);
     }
 
@@ -57,7 +57,7 @@ impl Link {
     fn on_timer(&self) {
         let now = clock::now_ms();
         let (machine, control, due) = {
-            let mut st = self.0.state.borrow_mut();
+            let mut st = self.state_mut();
             // This timer is spent: forget it, so the next one is armed even when no deadline
             // moved (it fired a hair early).
             let spent = st.timer.take();
@@ -66,7 +66,7 @@ impl Link {
             let control = passed(st.control.as_ref().and_then(|c| c.machine.poll_timeout()));
             (passed(st.machine.poll_timeout()), control, st.telemetry.poll(now))
         };
-        if self.0.state.borrow_mut().warmup.on_timeout(now) {
+        if self.state_mut().warmup.on_timeout(now) {
             self.release_prepared();
         }
         if machine {
