@@ -111,6 +111,7 @@ pub struct LinkError {
 
 impl LinkError {
     /// An error with a code and a message.
+    #[inline(never)]
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         LinkError { code, message: message.into(), status: None }
     }
