@@ -5,7 +5,7 @@
 #   scripts/bench.sh [NAME...]   only the benches bench/NAME.bench.mjs
 #
 #   VOICELINK_BROWSERS=chromium,firefox   (default: both, as scripts/test-browser.sh)
-# The teardown, soak and connect benches run in each listed browser, Chromium first;
+# The teardown, soak, connect and devices benches run in each listed browser, Chromium first;
 # Firefox's keys end in ".firefox". Firefox's Web Audio needs a sound server: with Firefox
 # in the list the benches run under scripts/with-pulse.sh (PulseAudio with a null sink,
 # inside the loopback namespace, stopped when they end).
