@@ -61,3 +61,83 @@ read_browsers() {
   done
   [ "$want_chromium$want_firefox" != 00 ] || die "VOICELINK_BROWSERS='$browsers' names no browser"
 }
+
+# A server beside a command (scripts/with-peer.sh, turn.sh, with-pulse.sh,
+# tests/pipecat/run.sh): start it in the background, wait (bounded) until it
+# answers, run the command, stop it. One server per script.
+#
+#   server_start NAME LOGFILE FN [ARGS...]  runs FN ARGS (which should exec the server, so
+#                                          $! is the server itself) >>LOGFILE 2>&1 in the
+#                                          background; on exit it is stopped (SIGTERM, SIGKILL
+#                                          after 5 s) and server_cleanup (if defined) runs
+#   server_wait TIMEOUT_S WHAT PROBE...     until PROBE succeeds (every 0.2 s); dies with the
+#                                          log's tail if the server exits or TIMEOUT_S passes
+#   server_run [--quiet] CMD...            runs CMD and exits with its status; prints the
+#                                          log's tail when CMD failed (not with --quiet: a
+#                                          server whose log says nothing of CMD), and fails if
+#                                          the server had died meanwhile
+server_pid=""
+server_name=""
+server_log=""
+server_stop() {
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill "$server_pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  server_pid=""
+  if declare -F server_cleanup >/dev/null; then server_cleanup; fi
+}
+server_log_tail() {
+  echo "----- $server_name log (last 60 lines of $server_log) -----" >&2
+  tail -n 60 "$server_log" >&2 || true
+  echo "----- end of $server_name log -----" >&2
+}
+server_start() {
+  server_name="$1" server_log="$2"; shift 2
+  mkdir -p "$(dirname "$server_log")"
+  : >"$server_log"
+  trap server_stop EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  "$@" >>"$server_log" 2>&1 &
+  server_pid=$!
+}
+server_wait() {
+  local timeout_s="$1" what="$2"; shift 2
+  local t0=$SECONDS deadline=$((SECONDS + timeout_s))
+  until "$@" 2>/dev/null; do
+    if ! kill -0 "$server_pid" 2>/dev/null; then
+      server_log_tail
+      die "$server_name exited before it could $what"
+    fi
+    if [ $SECONDS -ge $deadline ]; then
+      server_log_tail
+      die "$server_name did not $what within $timeout_s s"
+    fi
+    sleep 0.2
+  done
+  server_up_s=$((SECONDS - t0))
+}
+server_run() {
+  local rc quiet=0
+  if [ "${1:-}" = --quiet ]; then quiet=1; shift; fi
+  set +e
+  "$@"
+  rc=$?
+  set -e
+  if [ "$rc" != 0 ] && [ "$quiet" = 0 ]; then
+    server_log_tail
+  fi
+  if ! kill -0 "$server_pid" 2>/dev/null; then
+    warn "the $server_name had exited before the command finished"
+    [ "$rc" != 0 ] || { server_log_tail; rc=1; }
+  fi
+  exit "$rc"
+}
+
+# http_ok URL: GET URL answers 2xx (node's fetch; bounded by the OS connect timeout on loopback).
+http_ok() {
+  node -e 'fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1));' "$1"
+}

@@ -36,31 +36,10 @@ realm=voicelink.test
 min_port="${TURN_MIN_PORT:-30000}"
 max_port="${TURN_MAX_PORT:-30199}"
 
-mkdir -p "$(dirname "$logfile")"
-: >"$logfile"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/voicelink-turn.XXXXXX")"
+server_cleanup() { rm -rf "$tmp"; }
 
-turn_pid=""
-stop_turn() {
-  if [ -n "$turn_pid" ] && kill -0 "$turn_pid" 2>/dev/null; then
-    kill "$turn_pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$turn_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$turn_pid" 2>/dev/null || true
-    wait "$turn_pid" 2>/dev/null || true
-  fi
-  turn_pid=""
-  rm -rf "$tmp"
-}
-turn_log_tail() {
-  echo "----- turnserver log (last 60 lines of $logfile) -----" >&2
-  tail -n 60 "$logfile" >&2 || true
-  echo "----- end of turnserver log -----" >&2
-}
-trap stop_turn EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# exec: $! is turnserver itself, so stop_turn signals it directly.
+# exec: $! is turnserver itself, so it is signalled directly.
 exec_turn() {
   exec turnserver -n \
     --listening-ip=127.0.0.1 --listening-port="$port" \
@@ -73,8 +52,7 @@ exec_turn() {
     --no-auth-pings --no-dynamic-ip-list --no-dynamic-realms \
     --log-file=stdout --simple-log
 }
-exec_turn >>"$logfile" 2>&1 &
-turn_pid=$!
+server_start turnserver "$logfile" exec_turn
 
 # Wait (bounded) until a STUN Binding request is answered on UDP and on TCP.
 stun_probe() {
@@ -118,35 +96,11 @@ Promise.all([udp(), tcp()]).then(() => process.exit(0), () => process.exit(1));
 JS
 }
 
-t0=$SECONDS
-deadline=$((SECONDS + ${TURN_START_TIMEOUT_S:-10}))
-until stun_probe 2>/dev/null; do
-  if ! kill -0 "$turn_pid" 2>/dev/null; then
-    turn_log_tail
-    die "turnserver exited before answering on 127.0.0.1:$port"
-  fi
-  if [ $SECONDS -ge $deadline ]; then
-    turn_log_tail
-    die "turnserver did not answer STUN on udp and tcp 127.0.0.1:$port within ${TURN_START_TIMEOUT_S:-10} s"
-  fi
-  sleep 0.2
-done
-log "turnserver up at turn:127.0.0.1:$port (udp+tcp) in $((SECONDS - t0)) s (pid $turn_pid, log $logfile)"
+server_wait "${TURN_START_TIMEOUT_S:-10}" "answer STUN on udp and tcp 127.0.0.1:$port" stun_probe
+log "turnserver up at turn:127.0.0.1:$port (udp+tcp) in $server_up_s s (pid $server_pid, log $logfile)"
 
 export VOICELINK_TURN_URL="turn:127.0.0.1:$port"
 export VOICELINK_TURN_USERNAME="$user"
 export VOICELINK_TURN_CREDENTIAL="$credential"
 export TURN_MIN_PORT="$min_port" TURN_MAX_PORT="$max_port"
-set +e
-"$@"
-rc=$?
-set -e
-
-if [ "$rc" != 0 ]; then
-  turn_log_tail
-fi
-if ! kill -0 "$turn_pid" 2>/dev/null; then
-  warn "turnserver had exited before the command finished"
-  [ "$rc" != 0 ] || { turn_log_tail; rc=1; }
-fi
-exit "$rc"
+server_run "$@"

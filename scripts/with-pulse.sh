@@ -23,22 +23,7 @@ command -v pulseaudio >/dev/null || die "pulseaudio is missing: run scripts/setu
 
 runtime="$(mktemp -d "${TMPDIR:-/tmp}/voicelink-pulse.XXXXXX")"
 chmod 700 "$runtime"
-logfile="$runtime/pulseaudio.log"
-pulse_pid=""
-
-stop_pulse() {
-  if [ -n "$pulse_pid" ] && kill -0 "$pulse_pid" 2>/dev/null; then
-    kill "$pulse_pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$pulse_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pulse_pid" 2>/dev/null || true
-    wait "$pulse_pid" 2>/dev/null || true
-  fi
-  pulse_pid=""
-  rm -rf "$runtime"
-}
-trap stop_pulse EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+server_cleanup() { rm -rf "$runtime"; }
 
 # The loopback of a silent source into the null sink keeps the sink at low
 # latency, as a desktop's sound server is. Alone, the null sink renders in 2 s
@@ -53,37 +38,20 @@ trap 'exit 143' TERM
 # about D-Bus and runs anyway. HOME inside the runtime dir keeps its state out
 # of the real home; auth-anonymous: no cookie to share (the socket's directory
 # is private, mode 700).
-XDG_RUNTIME_DIR="$runtime" HOME="$runtime" \
+exec_pulse() {
+  XDG_RUNTIME_DIR="$runtime" HOME="$runtime" exec \
   pulseaudio -n --daemonize=no --exit-idle-time=-1 --use-pid-file=no \
   --log-target=stderr --log-level=warning \
   -L "module-null-sink sink_name=null" \
   -L "module-null-source source_name=silence" \
   -L "module-loopback source=silence sink=null latency_msec=20" \
-  -L "module-native-protocol-unix auth-anonymous=1" \
-  >"$logfile" 2>&1 &
-pulse_pid=$!
+  -L "module-native-protocol-unix auth-anonymous=1"
+}
+# Its log is in the runtime directory (server_cleanup removes both at the end).
+server_start pulseaudio "$runtime/pulseaudio.log" exec_pulse
 
-deadline=$((SECONDS + ${PULSE_START_TIMEOUT_S:-10}))
-until [ -S "$runtime/pulse/native" ]; do
-  if ! kill -0 "$pulse_pid" 2>/dev/null; then
-    cat "$logfile" >&2 || true
-    die "pulseaudio exited before opening $runtime/pulse/native"
-  fi
-  if [ $SECONDS -ge $deadline ]; then
-    cat "$logfile" >&2 || true
-    die "pulseaudio did not open $runtime/pulse/native within ${PULSE_START_TIMEOUT_S:-10} s"
-  fi
-  sleep 0.1
-done
-log "pulseaudio up (null sink, VOICELINK_PULSE_DIR=$runtime, pid $pulse_pid)"
+server_wait "${PULSE_START_TIMEOUT_S:-10}" "open $runtime/pulse/native" test -S "$runtime/pulse/native"
+log "pulseaudio up (null sink, VOICELINK_PULSE_DIR=$runtime, pid $server_pid)"
 
 export VOICELINK_PULSE_DIR="$runtime"
-set +e
-"$@"
-rc=$?
-set -e
-if ! kill -0 "$pulse_pid" 2>/dev/null; then
-  warn "pulseaudio had exited before the command finished:"
-  cat "$logfile" >&2 || true
-fi
-exit "$rc"
+server_run --quiet "$@"

@@ -20,63 +20,13 @@ bot_py="$venv/bin/python"
 [ -x "$bot_py" ] || die "$bot_py is missing: run tests/pipecat/setup.sh"
 
 url="http://127.0.0.1:${port}"
-mkdir -p "$(dirname "$logfile")"
-: >"$logfile"
 
-bot_pid=""
-stop_bot() {
-  if [ -n "$bot_pid" ] && kill -0 "$bot_pid" 2>/dev/null; then
-    kill "$bot_pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$bot_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$bot_pid" 2>/dev/null || true
-    wait "$bot_pid" 2>/dev/null || true
-  fi
-  bot_pid=""
-}
-bot_log_tail() {
-  echo "----- pipecat bot log (last 60 lines of $logfile) -----" >&2
-  tail -n 60 "$logfile" >&2 || true
-  echo "----- end of pipecat bot log -----" >&2
-}
-trap stop_bot EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# exec: $! is the python process itself, so stop_bot signals the bot directly.
+# exec: $! is the python process itself, so the bot is signalled directly.
 # shellcheck disable=SC2086
 exec_bot() { exec "$bot_py" -u "${PIPECAT_BOT_SCRIPT:-tests/pipecat/echo_bot.py}" --port "$port" ${PIPECAT_BOT_ARGS:-}; }
-exec_bot >>"$logfile" 2>&1 &
-bot_pid=$!
-
-# Wait (bounded) for the health endpoint.
-t0=$SECONDS
-deadline=$((SECONDS + ${PIPECAT_START_TIMEOUT_S:-30}))
-until node -e '
-  fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1));
-' "$url/health" 2>/dev/null; do
-  if ! kill -0 "$bot_pid" 2>/dev/null; then
-    bot_log_tail
-    die "pipecat bot exited before answering $url/health"
-  fi
-  if [ $SECONDS -ge $deadline ]; then
-    bot_log_tail
-    die "pipecat bot did not answer $url/health within ${PIPECAT_START_TIMEOUT_S:-30} s"
-  fi
-  sleep 0.2
-done
-log "pipecat bot up at $url in $((SECONDS - t0)) s (pid $bot_pid, log $logfile)"
+server_start "pipecat bot" "$logfile" exec_bot
+server_wait "${PIPECAT_START_TIMEOUT_S:-30}" "answer $url/health" http_ok "$url/health"
+log "pipecat bot up at $url in $server_up_s s (pid $server_pid, log $logfile)"
 
 export VOICELINK_PIPECAT_URL="$url"
-set +e
-"$@"
-rc=$?
-set -e
-
-if [ "$rc" != 0 ]; then
-  bot_log_tail
-fi
-if ! kill -0 "$bot_pid" 2>/dev/null; then
-  warn "the pipecat bot had exited before the command finished"
-  [ "$rc" != 0 ] || { bot_log_tail; rc=1; }
-fi
-exit "$rc"
+server_run "$@"
