@@ -1,17 +1,19 @@
 //! Signaling: how the SDP offer reaches the server and the answer comes back, and what
 //! "reconnect" and "hang up" mean for each protocol the `signaling` option names — WHIP
 //! ([`whip`], RFC 9725), OpenAI Realtime ([`openai`]), Pipecat SmallWebRTC ([`pipecat`]) and the
-//! app's own object ([`custom`]). [`Signaling`] is the seam the driver calls; the shared HTTP
-//! helpers are here.
+//! app's own object ([`custom`]). [`Signaling`] is the seam the driver calls; every request goes
+//! through [`http`] (one `fetch`, in `http.js`); the shared answer checks are here.
 
 pub mod custom;
+pub mod http;
 pub mod openai;
 pub mod pipecat;
 pub mod whip;
 
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortSignal, Headers, RequestInit, Response};
+use wasm_bindgen::JsValue;
+use web_sys::AbortSignal;
+
+use http::{Reply, Request};
 
 use crate::core::trickle::{Batch, FragmentHead, Mode, Sent};
 use crate::core::{ErrorCode, LinkError, Protocol, Session};
@@ -114,17 +116,10 @@ impl Signaling {
 
     /// A `PATCH` (trickle) with `body` of `content_type`: what it ended with.
     pub(crate) async fn patch(url: &str, token: Option<&str>, content_type: &str, if_match: Option<&str>, body: &str) -> Sent {
-        let init = RequestInit::new();
-        init.set_method("PATCH");
-        init.set_body(&JsValue::from_str(body));
-        let Ok(h) = headers(token, Some(content_type)) else { return Sent::Status(0) };
-        if let Some(m) = if_match {
-            let _ = h.set("If-Match", m);
-        }
-        init.set_headers(&h);
-        match fetch(url, &init).await {
+        let req = Request { method: "PATCH", url, token, content_type, if_match: if_match.unwrap_or(""), body, ..Default::default() };
+        match http::send(req).await {
             Ok(r) if r.ok() => Sent::Ok,
-            Ok(r) => Sent::Status(r.status()),
+            Ok(r) => Sent::Status(r.status),
             Err(_) => Sent::Status(0),
         }
     }
@@ -168,30 +163,6 @@ impl Signaling {
     }
 }
 
-pub(crate) fn headers(token: Option<&str>, content_type: Option<&str>) -> Result<Headers, JsValue> {
-    let h = Headers::new()?;
-    if let Some(ct) = content_type {
-        h.set("Content-Type", ct)?;
-    }
-    if let Some(t) = token {
-        h.set("Authorization", &format!("Bearer {t}"))?;
-    }
-    Ok(h)
-}
-
-pub(crate) async fn fetch(url: &str, init: &RequestInit) -> Result<Response, JsValue> {
-    let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
-    let resp = JsFuture::from(window.fetch_with_str_and_init(url, init)).await?;
-    resp.dyn_into::<Response>()
-}
-
-pub(crate) async fn text(resp: &Response) -> String {
-    match resp.text() {
-        Ok(p) => JsFuture::from(p).await.ok().and_then(|v| v.as_string()).unwrap_or_default(),
-        Err(_) => String::new(),
-    }
-}
-
 /// A `POST` of `body` with `content_type` and the bearer token; `signal` aborts it. Errors:
 /// `signaling-network` (no HTTP response), naming `what` was being reached.
 pub(crate) async fn post(
@@ -201,14 +172,9 @@ pub(crate) async fn post(
     body: &str,
     signal: &AbortSignal,
     what: &str,
-) -> Result<Response, LinkError> {
-    let init = RequestInit::new();
-    init.set_method("POST");
-    init.set_body(&JsValue::from_str(body));
-    init.set_signal(Some(signal));
-    let h = headers(token, Some(content_type)).map_err(|e| LinkError::new(ErrorCode::SignalingNetwork, js::error_message(&e)))?;
-    init.set_headers(&h);
-    fetch(url, &init).await.map_err(|e| {
+) -> Result<Reply, LinkError> {
+    let req = Request { method: "POST", url, token, content_type, body, signal: Some(signal), ..Default::default() };
+    http::send(req).await.map_err(|e| {
         LinkError::new(
             ErrorCode::SignalingNetwork,
             format!(

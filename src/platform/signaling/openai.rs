@@ -6,7 +6,8 @@
 
 use web_sys::AbortSignal;
 
-use super::{answer_error, post, resolve, text, unusable_answer, Answer};
+use super::http::Header;
+use super::{answer_error, post, resolve, unusable_answer, Answer};
 use crate::core::{session_id_from_url, LinkError, Session};
 
 /// `POST`s the offer; returns the answer and the call (`sessionId`: the call id).
@@ -14,15 +15,14 @@ use crate::core::{session_id_from_url, LinkError, Session};
 /// OpenAI's `error.message`), `signaling-answer`.
 pub async fn post_offer(url: &str, token: Option<&str>, offer: &str, signal: &AbortSignal) -> Result<Answer, LinkError> {
     let resp = post(url, token, "application/sdp", offer, signal, "the OpenAI Realtime endpoint").await?;
-    let status = resp.status();
-    let body = text(&resp).await;
-    if !resp.ok() {
+    let location = resp.header(Header::Location).map(|l| resolve(&l, &resp.url).unwrap_or(l));
+    let (status, body) = (resp.status, resp.body);
+    if !(200..300).contains(&status) {
         return Err(LinkError::http(status, &error_message(&body).unwrap_or(body)));
     }
     if let Some(problem) = unusable_answer(&body) {
         return Err(answer_error("the OpenAI Realtime endpoint", status, problem));
     }
-    let location = resp.headers().get("Location").ok().flatten().map(|l| resolve(&l, &resp.url()).unwrap_or(l));
     let session = Session {
         id: location.as_deref().and_then(session_id_from_url),
         url: location,

@@ -9,7 +9,7 @@ use js_sys::{Object, Reflect};
 use wasm_bindgen::JsValue;
 use web_sys::AbortSignal;
 
-use super::{answer_error, post, text, unusable_answer, Answer};
+use super::{answer_error, post, unusable_answer, Answer};
 use crate::core::trickle::{Batch, Sent};
 use crate::core::{ErrorCode, LinkError, Session};
 
@@ -39,9 +39,9 @@ pub async fn post_offer(
     }
     let json = js_sys::JSON::stringify(&body).ok().and_then(|s| s.as_string()).unwrap_or_default();
     let resp = post(url, token, "application/json", &json, signal, "the Pipecat offer endpoint").await?;
-    let status = resp.status();
-    let text = text(&resp).await;
-    if !resp.ok() {
+    let status = resp.status;
+    let text = resp.body;
+    if !(200..300).contains(&status) {
         return Err(LinkError::http(status, &text));
     }
     let what = "the Pipecat offer endpoint";

@@ -3,9 +3,10 @@
 //! the session.
 
 use wasm_bindgen::JsValue;
-use web_sys::{AbortSignal, RequestInit};
+use web_sys::AbortSignal;
 
-use super::{answer_error, fetch, headers, post, resolve, text, unusable_answer, Answer};
+use super::http::{self, Header, Request};
+use super::{answer_error, post, resolve, unusable_answer, Answer};
 use crate::core::trickle::Sent;
 use crate::core::{ErrorCode, LinkError, Session};
 use crate::platform::js;
@@ -17,14 +18,15 @@ use crate::platform::js;
 /// status), `signaling-answer` (2xx whose body is not an SDP answer).
 pub async fn post_offer(url: &str, token: Option<&str>, offer: &str, signal: &AbortSignal) -> Result<Answer, LinkError> {
     let resp = post(url, token, "application/sdp", offer, signal, "the WHIP endpoint").await?;
-    let status = resp.status();
-    let body = text(&resp).await;
-    if !resp.ok() {
+    let location = resp.header(Header::Location).map(|l| resolve(&l, &resp.url).unwrap_or(l));
+    let session_id = resp.header(Header::SessionId);
+    let etag = resp.header(Header::ETag);
+    let ice_servers = resp.header(Header::Link).map(|l| ice_servers_from_links(&l)).unwrap_or_default();
+    let trickle = takes_trickle(resp.header(Header::AcceptPatch).as_deref());
+    let (status, body) = (resp.status, resp.body);
+    if !(200..300).contains(&status) {
         return Err(LinkError::http(status, &body));
     }
-    let hdrs = resp.headers();
-    let get = |name: &str| hdrs.get(name).ok().flatten();
-    let location = get("Location").and_then(|l| resolve(&l, &resp.url()).or(Some(l)));
     if let Some(problem) = unusable_answer(&body) {
         // The server made a session we cannot use: DELETE it (best effort, bounded) so it does
         // not stay behind as an orphan until its grace period ends.
@@ -39,9 +41,7 @@ pub async fn post_offer(url: &str, token: Option<&str>, offer: &str, signal: &Ab
     if location.is_none() {
         log::warn!("the WHIP answer has no Location header (is it exposed by CORS?): the session cannot be deleted");
     }
-    let session = Session::from_response(location.as_deref(), get("X-Session-ID").as_deref(), get("ETag").as_deref());
-    let ice_servers = hdrs.get("Link").ok().flatten().map(|l| ice_servers_from_links(&l)).unwrap_or_default();
-    let trickle = takes_trickle(get("Accept-Patch").as_deref());
+    let session = Session::from_response(location.as_deref(), session_id.as_deref(), etag.as_deref());
     Ok(Answer { sdp: body, session, ice_servers, trickle })
 }
 
@@ -57,19 +57,13 @@ pub fn takes_trickle(accept_patch: Option<&str>) -> bool {
 /// its `Link` headers, and whether it takes trickle (`Accept-Patch`). A failed pre-flight
 /// (network, non-2xx) is logged and counts as "nothing": the offer goes on without.
 pub async fn options_preflight(url: &str, token: Option<&str>) -> (Vec<JsValue>, bool) {
-    let init = RequestInit::new();
-    init.set_method("OPTIONS");
-    if let Ok(h) = headers(token, None) {
-        init.set_headers(&h);
-    }
-    match fetch(url, &init).await {
+    match http::send(Request { method: "OPTIONS", url, token, ..Default::default() }).await {
         Ok(resp) if resp.ok() => {
-            let hdrs = resp.headers();
-            let links = hdrs.get("Link").ok().flatten().map(|l| ice_servers_from_links(&l)).unwrap_or_default();
-            (links, takes_trickle(hdrs.get("Accept-Patch").ok().flatten().as_deref()))
+            let links = resp.header(Header::Link).map(|l| ice_servers_from_links(&l)).unwrap_or_default();
+            (links, takes_trickle(resp.header(Header::AcceptPatch).as_deref()))
         }
         Ok(resp) => {
-            log::warn!("the WHIP OPTIONS pre-flight answered HTTP {}: no ICE servers from the server", resp.status());
+            log::warn!("the WHIP OPTIONS pre-flight answered HTTP {}: no ICE servers from the server", resp.status);
             (Vec::new(), false)
         }
         Err(e) => {
@@ -112,25 +106,26 @@ pub fn restart_refused(status: u16) -> bool {
 /// candidates).
 pub async fn patch_ice_restart(session_url: &str, token: Option<&str>, fragment: &str) -> Result<String, PatchError> {
     let plain = |code, message: String| PatchError { error: LinkError::new(code, message), needs_fresh_session: false };
-    let init = RequestInit::new();
-    init.set_method("PATCH");
-    init.set_body(&JsValue::from_str(fragment));
-    let h = headers(token, Some("application/trickle-ice-sdpfrag"))
-        .and_then(|h| h.set("If-Match", "\"*\"").map(|_| h))
-        .map_err(|e| plain(ErrorCode::SignalingNetwork, js::error_message(&e)))?;
-    init.set_headers(&h);
-    let resp = fetch(session_url, &init).await.map_err(|e| {
+    let req = Request {
+        method: "PATCH",
+        url: session_url,
+        token,
+        content_type: "application/trickle-ice-sdpfrag",
+        if_match: "\"*\"",
+        body: fragment,
+        ..Default::default()
+    };
+    let resp = http::send(req).await.map_err(|e| {
         plain(ErrorCode::SignalingNetwork, format!("the WHIP session could not be reached for an ICE restart ({})", js::error_message(&e)))
     })?;
-    let status = resp.status();
-    let body = text(&resp).await;
+    let status = resp.status;
     if !resp.ok() {
-        return Err(PatchError { error: LinkError::http(status, &body), needs_fresh_session: restart_refused(status) });
+        return Err(PatchError { error: LinkError::http(status, &resp.body), needs_fresh_session: restart_refused(status) });
     }
-    if !crate::core::text::contains(&body, "a=ice-ufrag:") {
+    if !crate::core::text::contains(&resp.body, "a=ice-ufrag:") {
         return Err(plain(ErrorCode::SignalingAnswer, format!("the ICE restart answer (HTTP {status}) has no ICE credentials")));
     }
-    Ok(body)
+    Ok(resp.body)
 }
 
 /// How long the teardown waits for the WHIP `DELETE` to be answered, ms. A server that is slow
@@ -141,17 +136,8 @@ pub const DELETE_TIMEOUT_MS: u32 = 3_000;
 /// `DELETE`s the WHIP session (RFC 9725 §4.3), aborted after [`DELETE_TIMEOUT_MS`]. `keepalive`
 /// lets the request outlive the page (pagehide). Returns the HTTP status.
 pub async fn delete_session(session_url: &str, token: Option<&str>, keepalive: bool) -> Result<u16, JsValue> {
-    let init = RequestInit::new();
-    init.set_method("DELETE");
-    // `keepalive` (Fetch standard) is not in every web-sys RequestInit binding: set it directly.
-    js_sys::Reflect::set(&init, &"keepalive".into(), &JsValue::from_bool(keepalive))?;
-    let h = headers(token, None)?;
-    init.set_headers(&h);
-    let abort = web_sys::AbortController::new()?;
-    init.set_signal(Some(&abort.signal()));
-    let _deadline = gloo_timers::callback::Timeout::new(DELETE_TIMEOUT_MS, move || abort.abort());
-    let resp = fetch(session_url, &init).await?;
-    Ok(resp.status())
+    let req = Request { method: "DELETE", url: session_url, token, keepalive, timeout_ms: DELETE_TIMEOUT_MS, ..Default::default() };
+    Ok(http::send(req).await?.status)
 }
 
 /// The ICE servers a WHIP server advertises in its `Link` headers (RFC 9725 §4.6; the browser
