@@ -6,9 +6,10 @@
 //
 // The page API is what the tests use and no more: goto, click, fill, select, evaluate,
 // waitForFunction, waitFor(selector, "visible" | "hidden" | "enabled" | "attached"), textContent,
-// isVisible, isEnabled, getAttribute, inputValue, exists, screenshot, close. Every query is
-// answered inside the page by the same code for both browsers (visible = a non-empty box and no
-// `visibility: hidden`, playwright's definition), so a test reads the same in both. Clicks,
+// isVisible, isEnabled, getAttribute, inputValue, exists, screenshot, onConsole (type, text; the
+// type as playwright names it: "warning" for console.warn in both), onPageError, close. Every
+// query is answered inside the page by the same code for both browsers (visible = a non-empty box
+// and no `visibility: hidden`, playwright's definition), so a test reads the same in both. Clicks,
 // typing and choosing an option are the drivers' own (real input events). Every page gets the
 // browser-side probe (tests/probe/probe.js) as its first init script, before any page script
 // runs.
@@ -109,7 +110,8 @@ export async function launch(name, { autoplay = "allowed" } = {}) {
           evaluate: (fn, arg) => page.evaluate(fn, arg),
           waitForFunction: (fn, arg, timeout) => page.waitForFunction(fn, { timeout, polling: 50 }, arg),
           screenshot: (path) => page.screenshot({ path, fullPage: true }),
-          onConsole: (cb) => page.on("console", (m) => cb(m.type(), m.text())),
+          // puppeteer names a console.warn "warn"; playwright (and this API) "warning".
+          onConsole: (cb) => page.on("console", (m) => cb(m.type() === "warn" ? "warning" : m.type(), m.text())),
           onPageError: (cb) => page.on("pageerror", cb),
           close: () => context.close(),
         });
