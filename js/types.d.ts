@@ -28,7 +28,9 @@ signaling?: "whip" | "openai" | "pipecat" | VoiceLinkSignaling,
 requestData?: unknown, 
 /**
  * Bearer token: a string, or a function returning a string or a Promise of one (called on
- * every connect: ephemeral tokens).
+ * every connect: ephemeral tokens). Sent as `Authorization: Bearer <token>`, so it must be
+ * visible ASCII without spaces: otherwise `invalid-option` (a string) or `token-failed` (what
+ * a function returned).
  */
 token?: string | (() => string | Promise<string>), 
 /**

@@ -150,6 +150,22 @@ async fn failing_token_provider_rejects_before_the_mic_is_asked() {
 }
 
 #[wasm_bindgen_test]
+async fn a_token_provider_returning_what_no_header_can_carry_rejects_with_token_failed() {
+    install_spies();
+    let calls = gum_calls();
+    // A space and a line break: `fetch` would throw on the Authorization header, which read as
+    // "the endpoint could not be reached" before the check.
+    let provider = js_sys::Function::new_no_args("return Promise.resolve('two words\\n')");
+    let l = link(&[("token", provider.into())], "");
+    let err = expect_connect_error(&l, "token-failed").await;
+    let message = get_str(&err, "message").unwrap_or_default();
+    assert!(message.contains("HTTP header"), "says why: {message}");
+    assert!(!message.contains("two words"), "the token is not echoed: {message}");
+    assert_eq!(gum_calls(), calls, "no getUserMedia without a usable token");
+    l.dispose();
+}
+
+#[wasm_bindgen_test]
 async fn invalid_options_throw_invalid_option_before_touching_anything() {
     install_spies();
     let calls = gum_calls();

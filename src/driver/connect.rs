@@ -237,8 +237,9 @@ pub(super) async fn resolve_token(source: &TokenSource) -> Result<Option<String>
     };
     let value = provider.call0(&JsValue::UNDEFINED).map_err(|e| fail(js::error_message(&e)))?;
     let value = js::settle(value).await.map_err(|e| fail(js::error_message(&e)))?;
-    match value.as_string() {
-        Some(s) if !s.is_empty() => Ok(Some(s)),
-        _ => Err(fail("it must return (or resolve to) a non-empty string".into())),
+    let Some(token) = value.as_string() else { return Err(fail("it must return (or resolve to) a non-empty string".into())) };
+    match crate::core::options::token_problem(&token) {
+        None => Ok(Some(token)),
+        Some(problem) => Err(fail(["the token it returned ", problem].concat())),
     }
 }

@@ -21,6 +21,20 @@ pub fn validate_endpoint(url: &str) -> Result<(), LinkError> {
     Ok(())
 }
 
+/// Why `token` cannot go in an `Authorization: Bearer` header, or `None`: it must be non-empty
+/// and visible ASCII (0x21–0x7E: RFC 9110 field values, RFC 6750 `b64token` is a subset), so a
+/// stray space, line break or non-ASCII character is caught here, by name, instead of making
+/// `fetch` throw (which reads as "the endpoint could not be reached").
+pub fn token_problem(token: &str) -> Option<&'static str> {
+    if token.is_empty() {
+        return Some("is an empty string");
+    }
+    if !token.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+        return Some("has a character an HTTP header cannot carry (a space, a line break or non-ASCII; it is sent as Authorization: Bearer <token>)");
+    }
+    None
+}
+
 /// An optional whole number of milliseconds in `min..=max`, or `default`.
 #[inline(never)]
 pub(super) fn millis(value: Option<f64>, name: &str, min: u32, max: u32, default: u32) -> Result<u32, LinkError> {

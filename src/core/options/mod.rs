@@ -7,7 +7,7 @@ mod raw;
 #[cfg(test)]
 mod tests;
 
-pub use check::{ice_url_problem, validate_endpoint};
+pub use check::{ice_url_problem, token_problem, validate_endpoint};
 use check::{clip, count, invalid, millis, thresholds};
 pub use raw::{RawAudio, RawControl, RawOptions, RawToken};
 
@@ -236,8 +236,10 @@ impl Options {
             Some(other) => return Err(invalid(format!("options.iceTransportPolicy must be \"all\" or \"relay\", got \"{}\"", clip(other)))),
         };
         let ice_servers_from_server = raw.ice_servers_from_server.unwrap_or(false);
-        if raw.token == Some(RawToken::Text(String::new())) {
-            return Err(invalid("options.token is an empty string: pass the token, or omit it".into()));
+        if let Some(RawToken::Text(t)) = &raw.token {
+            if let Some(problem) = token_problem(t) {
+                return Err(invalid(["options.token ", problem, ": pass the token as issued, or omit it"].concat()));
+            }
         }
         let no_audio = RawAudio::default();
         let a = raw.audio.as_ref().unwrap_or(&no_audio);

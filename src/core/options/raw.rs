@@ -26,7 +26,9 @@ pub struct RawOptions {
     #[ts(optional, type = "unknown")]
     pub request_data: Option<bool>,
     /// Bearer token: a string, or a function returning a string or a Promise of one (called on
-    /// every connect: ephemeral tokens).
+    /// every connect: ephemeral tokens). Sent as `Authorization: Bearer <token>`, so it must be
+    /// visible ASCII without spaces: otherwise `invalid-option` (a string) or `token-failed` (what
+    /// a function returned).
     #[ts(optional, type = "string | (() => string | Promise<string>)")]
     pub token: Option<RawToken>,
     /// ICE servers for the peer connection (W3C `RTCIceServer`; default: none, host

@@ -176,3 +176,18 @@ fn ice_transport_policy_and_servers_from_server() {
     };
     assert!(o(openai).unwrap_err().message.contains("iceServersFromServer"));
 }
+
+#[test]
+fn a_static_token_must_fit_an_authorization_header() {
+    for bad in ["", "two words", "line\nbreak", "caf\u{e9}", "tab\there"] {
+        let r = RawOptions { token: Some(RawToken::Text(bad.into())), ..raw("http://h/w") };
+        let e = Options::validate(&r).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidOption, "{bad:?}");
+        assert!(e.message.starts_with("options.token "), "{bad:?}: {}", e.message);
+        assert!(!e.message.contains(bad) || bad.is_empty(), "the token itself is not echoed: {}", e.message);
+    }
+    for good in ["ek_68af2b3c9d", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln", "abc+/=="] {
+        let r = RawOptions { token: Some(RawToken::Text(good.into())), ..raw("http://h/w") };
+        assert!(Options::validate(&r).is_ok(), "{good}");
+    }
+}
