@@ -42,8 +42,10 @@ function run(cmd, args, cwd) {
   });
 }
 
-/** Hydration problems React and Vue report on the console. */
-const HYDRATION = /hydrat|did not match|mismatch/i;
+/** Hydration problems React and Vue report on the console. Production React (the Next build)
+ * reports them by number only: #418 (HTML did not match), #419, #421, #422, #423 (error while
+ * hydrating), #425 (text did not match) — https://react.dev/errors. */
+const HYDRATION = /hydrat|did not match|mismatch|Minified React error #(418|419|421|422|423|425)\b/i;
 
 // The servers the browser tests share: started once (memoised promises), stopped at the end.
 let vueServer;
