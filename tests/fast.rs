@@ -188,6 +188,52 @@ async fn trickle_patches_carry_the_etag_and_a_refusal_is_graceful() {
     assert_nothing_left("trickle", 2_000).await;
 }
 
+/// A WHIP ICE restart starts a new trickle generation: what the browser gathers after the
+/// restart offer — later candidates and the end of gathering — reaches the session as trickle
+/// `PATCH`es with the restart's ICE credentials and, in `If-Match`, the ETag the restart answer
+/// carried (RFC 9725 §4.3.1), and the dev peer takes them. (Real candidates: a candidate fired
+/// by hand after the browser's own end of gathering would rightly be ignored, and Firefox ends
+/// gathering on loopback within a few ms.)
+#[wasm_bindgen_test]
+async fn after_an_ice_restart_later_candidates_trickle_with_the_new_credentials_and_etag() {
+    install_spies();
+    fast_install();
+    faults("trickle=accept").await;
+    let l = link(&[], "");
+    JsFuture::from(l.connect()).await.expect("connects");
+    let id = snap(&l, "sessionId").unwrap();
+    let trickled = |s: &JsValue| get(s, "trickledCandidates").as_f64().unwrap_or(0.0);
+    let before = trickled(&peer_session(&id).await);
+    let dropped = JsFuture::from(peer_post(&format!("{PEER}/_dev/sessions/{id}/drop"))).await.unwrap().as_f64();
+    assert_eq!(dropped, Some(200.0), "the dev peer dropped the transport");
+    assert!(eventually(4_000, || snap(&l, "status").as_deref() == Some("interrupted")).await, "outage seen");
+    let mark = fast_mark();
+    JsFuture::from(l.reconnect()).await.expect("the ICE restart brings the session back");
+    assert_eq!(snap(&l, "sessionId").as_deref(), Some(id.as_str()), "the same session");
+    let restart = fast_fetches(mark, "PATCH", &id).get(0);
+    assert_eq!(get_str(&restart, "ifMatch").as_deref(), Some("\"*\""), "the first PATCH is the ICE restart");
+    let new_etag = get_str(&restart, "etag").expect("the restart answer carries an ETag");
+    let ufrag_of = |body: &str| body.lines().find_map(|l| l.strip_prefix("a=ice-ufrag:").map(str::to_string));
+    let restart_ufrag = ufrag_of(&get_str(&restart, "body").unwrap()).expect("the restart fragment has a ufrag");
+
+    let trickles = || fast_fetches(mark, "PATCH", &id).iter().skip(1).collect::<Vec<JsValue>>();
+    let ends = |p: &JsValue| get_str(p, "body").is_some_and(|b| b.contains("a=end-of-candidates"));
+    assert!(eventually(5_000, || trickles().iter().any(ends)).await, "the restart generation's end of gathering is trickled");
+    assert!(eventually(2_000, || trickles().iter().all(|p| get(p, "status").as_f64() == Some(204.0))).await, "the dev peer took them");
+    let mut sent = 0.0;
+    for p in trickles() {
+        let body = get_str(&p, "body").unwrap();
+        assert_eq!(get_str(&p, "ifMatch").as_deref(), Some(new_etag.as_str()), "If-Match is the restart answer's ETag: {body}");
+        assert_eq!(ufrag_of(&body).as_deref(), Some(restart_ufrag.as_str()), "the restart's credentials: {body}");
+        sent += body.lines().filter(|l| l.starts_with("a=candidate:")).count() as f64;
+    }
+    let session = peer_session(&id).await;
+    assert_eq!(trickled(&session), before + sent, "the dev peer added every candidate sent after the restart");
+    assert_eq!(get(&session, "trickleBadEtag").as_f64(), Some(0.0));
+    l.dispose();
+    assert_nothing_left("trickle after restart", 2_000).await;
+}
+
 /// Pipecat's trickle: `PATCH` of the offer URL with `{ pc_id, candidates }`.
 #[wasm_bindgen_test]
 async fn pipecat_trickles_candidates_with_its_pc_id() {

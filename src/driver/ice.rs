@@ -2,7 +2,9 @@
 //! the core's [`Trickle`], and one request at a time carries what it queued to the server
 //! through the signaling seam (WHIP `PATCH` of a trickle-ICE fragment with `If-Match`,
 //! Pipecat's JSON `PATCH`). Dropped where the protocol has no way; a refusal (`405`, `422`,
-//! `501`) turns it off for the session without failing it.
+//! `501`) turns it off for the session without failing it. A WHIP ICE restart starts a new
+//! generation: the candidates gathered after the restart offer go with its credentials and the
+//! ETag the restart answer carried (RFC 9725 §4.3.1), when the session took trickle before.
 
 use super::Link;
 use crate::core::trickle::{FragmentHead, Mode, Trickle};
@@ -13,6 +15,8 @@ use crate::platform::peer::{self, Peer};
 pub(super) struct TrickleState {
     /// The connection generation it belongs to.
     conn: u32,
+    /// The ICE generation: 0 after the connect offer, one more after each ICE restart offer.
+    generation: u32,
     trickle: Trickle,
     head: FragmentHead,
     /// Where requests go, once the answer came.
@@ -24,10 +28,9 @@ impl Link {
     /// (the offer's own are not sent again), and sent once [`Link::open_trickle`] names the
     /// session. The listener is owned by `peer`.
     pub(super) fn start_trickle(&self, peer: &mut Peer, conn: u32, sdp: &str) {
-        let mode = self.0.config.signaling.trickle_mode();
-        let Some(head) = FragmentHead::of(sdp).filter(|_| mode != Mode::Off) else { return };
-        let state = TrickleState { conn, trickle: Trickle::new(mode, sdp), head, session: None };
-        self.state_mut().media.trickle = Some(state);
+        if !self.begin_trickle(conn, 0, sdp) {
+            return;
+        }
         peer.on("icecandidate", self.listener(move |link, ev| {
             let Some((line, mid)) = peer::event_candidate(ev) else { return };
             {
@@ -60,11 +63,32 @@ impl Link {
         self.flush_trickle();
     }
 
-    /// Stops trickling on the current peer connection (an ICE restart starts a new generation).
-    pub(super) fn stop_trickle(&self) {
-        if let Some(t) = self.state_mut().media.trickle.as_mut() {
-            t.trickle.stop();
-        }
+    /// Trickle state of ICE generation `generation` after the offer `sdp`; `false` when the
+    /// protocol has no trickle (or the offer no ICE credentials).
+    fn begin_trickle(&self, conn: u32, generation: u32, sdp: &str) -> bool {
+        let mode = self.0.config.signaling.trickle_mode();
+        let Some(head) = FragmentHead::of(sdp).filter(|_| mode != Mode::Off) else { return false };
+        let state = TrickleState { conn, generation, trickle: Trickle::new(mode, sdp), head, session: None };
+        self.state_mut().media.trickle = Some(state);
+        true
+    }
+
+    /// Stops trickling the current ICE generation (an ICE restart is coming). Returns the next
+    /// generation when the session took trickle (advertised, never refused), for
+    /// [`Link::restart_trickle`]; `None` when it did not.
+    pub(super) fn stop_trickle(&self) -> Option<u32> {
+        let mut st = self.state_mut();
+        let t = st.media.trickle.as_mut()?;
+        let took = t.trickle.mode() != Mode::Off && t.session.is_some();
+        t.trickle.stop();
+        took.then_some(t.generation + 1)
+    }
+
+    /// After the ICE restart offer `sdp`: the candidates gathered from now on are generation
+    /// `generation`'s, queued until [`Link::open_trickle`] (after the restart answer). The
+    /// peer connection's `icecandidate` listener stays the one [`Link::start_trickle`] added.
+    pub(super) fn restart_trickle(&self, conn: u32, generation: u32, sdp: &str) {
+        self.begin_trickle(conn, generation, sdp);
     }
 
     /// Sends the next batch, if one may go now; when it is answered, the next.
@@ -73,16 +97,17 @@ impl Link {
             let mut st = self.state_mut();
             let Some(t) = st.media.trickle.as_mut() else { return };
             let Some(session) = t.session.clone() else { return };
-            t.trickle.next_batch().map(|b| (t.conn, session, t.head.clone(), b))
+            t.trickle.next_batch().map(|b| (t.conn, t.generation, session, t.head.clone(), b))
         };
-        let Some((conn, session, head, batch)) = next else { return };
+        let Some((conn, generation, session, head, batch)) = next else { return };
         let link = self.clone();
         crate::platform::js::spawn(Box::pin(async move {
             let signaling = std::rc::Rc::clone(&link.0.config.signaling);
             let result = signaling.trickle(&link.0.config.options.url, &session, &head, &batch).await;
             {
                 let mut st = link.state_mut();
-                let Some(t) = st.media.trickle.as_mut().filter(|t| t.conn == conn) else { return };
+                // A request of an earlier ICE generation tells the current one nothing.
+                let Some(t) = st.media.trickle.as_mut().filter(|t| t.conn == conn && t.generation == generation) else { return };
                 t.trickle.sent(&batch, result);
                 if t.trickle.mode() == Mode::Off {
                     log::warn!("the server refused trickled ICE candidates: later ones are dropped");

@@ -139,14 +139,17 @@ impl Link {
         let pc = pc.ok_or_else(|| (LinkError::new(ErrorCode::PeerConnection, "no peer connection to restart"), true))?;
         let url = session.url.as_deref().ok_or_else(|| (LinkError::new(ErrorCode::SignalingAnswer, "no session URL"), true))?;
 
-        self.stop_trickle();
+        let generation = self.stop_trickle();
         let offer = peer::create_offer(&pc, true, self.needs_relay()).await.map_err(|e| (e, false))?;
+        if let Some(g) = generation {
+            self.restart_trickle(conn, g, &offer);
+        }
         let fragment = sdp::restart_fragment(&offer)
             .ok_or_else(|| fail(ErrorCode::PeerConnection, "the ICE restart offer has no ICE credentials"))?;
         if !self.is_current(conn) {
             return Ok(());
         }
-        let answer = whip::patch_ice_restart(url, token.as_deref(), &fragment)
+        let (answer, etag) = whip::patch_ice_restart(url, token.as_deref(), &fragment)
             .await
             .map_err(|e| (e.error, e.needs_fresh_session))?;
         if !self.is_current(conn) {
@@ -156,6 +159,12 @@ impl Link {
         let updated = sdp::apply_restart_answer(&remote, &answer)
             .ok_or_else(|| fail(ErrorCode::SignalingAnswer, "the ICE restart answer has no ICE credentials"))?;
         peer::apply_answer(&pc, &updated).await.map_err(|e| (e, false))?;
+        if generation.is_some() {
+            // The candidates gathered after the restart offer go now, with the new ETag.
+            let mut trickle_session = session.clone();
+            trickle_session.etag = etag.or(trickle_session.etag);
+            self.open_trickle(conn, &trickle_session, true);
+        }
 
         // Seed 004: a closed data channel cannot be reused — open a new one on the same
         // association.

@@ -103,8 +103,9 @@ pub fn restart_refused(status: u16) -> bool {
 /// `Content-Type: application/trickle-ice-sdpfrag` and `If-Match: "*"` (the quoted form: Janus in
 /// strict mode wants it, LiveKit's ingress requires an `If-Match`), `fragment` built from an
 /// `iceRestart` offer. Returns the server's answer fragment (its new ICE credentials and
-/// candidates).
-pub async fn patch_ice_restart(session_url: &str, token: Option<&str>, fragment: &str) -> Result<String, PatchError> {
+/// candidates) and the session's new `ETag`, if it sent one (what later trickle `PATCH`es
+/// carry in `If-Match`).
+pub async fn patch_ice_restart(session_url: &str, token: Option<&str>, fragment: &str) -> Result<(String, Option<String>), PatchError> {
     let plain = |code, message: String| PatchError { error: LinkError::new(code, message), needs_fresh_session: false };
     let req = Request {
         method: "PATCH",
@@ -125,7 +126,8 @@ pub async fn patch_ice_restart(session_url: &str, token: Option<&str>, fragment:
     if !crate::core::text::contains(&resp.body, "a=ice-ufrag:") {
         return Err(plain(ErrorCode::SignalingAnswer, format!("the ICE restart answer (HTTP {status}) has no ICE credentials")));
     }
-    Ok(resp.body)
+    let etag = resp.header(Header::ETag);
+    Ok((resp.body, etag))
 }
 
 /// How long the teardown waits for the WHIP `DELETE` to be answered, ms. A server that is slow
