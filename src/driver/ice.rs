@@ -19,6 +19,9 @@ pub(super) struct TrickleState {
     generation: u32,
     trickle: Trickle,
     head: FragmentHead,
+    /// The session takes trickle: advertised and never refused. Outlives a generation's stop
+    /// (an ICE restart attempt that fails leaves the next one trickling too).
+    takes: bool,
     /// Where requests go, once the answer came.
     session: Option<Session>,
 }
@@ -28,7 +31,7 @@ impl Link {
     /// (the offer's own are not sent again), and sent once [`Link::open_trickle`] names the
     /// session. The listener is owned by `peer`.
     pub(super) fn start_trickle(&self, peer: &mut Peer, conn: u32, sdp: &str) {
-        if !self.begin_trickle(conn, 0, sdp) {
+        if !self.begin_trickle(conn, 0, sdp, false) {
             return;
         }
         peer.on("icecandidate", self.listener(move |link, ev| {
@@ -54,6 +57,7 @@ impl Link {
             let mut st = self.state_mut();
             let Some(t) = st.media.trickle.as_mut().filter(|t| t.conn == conn) else { return };
             if advertised {
+                t.takes = true;
                 t.session = Some(session.clone());
                 t.trickle.open();
             } else {
@@ -65,10 +69,10 @@ impl Link {
 
     /// Trickle state of ICE generation `generation` after the offer `sdp`; `false` when the
     /// protocol has no trickle (or the offer no ICE credentials).
-    fn begin_trickle(&self, conn: u32, generation: u32, sdp: &str) -> bool {
+    fn begin_trickle(&self, conn: u32, generation: u32, sdp: &str, takes: bool) -> bool {
         let mode = self.0.config.signaling.trickle_mode();
         let Some(head) = FragmentHead::of(sdp).filter(|_| mode != Mode::Off) else { return false };
-        let state = TrickleState { conn, generation, trickle: Trickle::new(mode, sdp), head, session: None };
+        let state = TrickleState { conn, generation, trickle: Trickle::new(mode, sdp), head, takes, session: None };
         self.state_mut().media.trickle = Some(state);
         true
     }
@@ -79,16 +83,15 @@ impl Link {
     pub(super) fn stop_trickle(&self) -> Option<u32> {
         let mut st = self.state_mut();
         let t = st.media.trickle.as_mut()?;
-        let took = t.trickle.mode() != Mode::Off && t.session.is_some();
         t.trickle.stop();
-        took.then_some(t.generation + 1)
+        t.takes.then_some(t.generation + 1)
     }
 
     /// After the ICE restart offer `sdp`: the candidates gathered from now on are generation
     /// `generation`'s, queued until [`Link::open_trickle`] (after the restart answer). The
     /// peer connection's `icecandidate` listener stays the one [`Link::start_trickle`] added.
     pub(super) fn restart_trickle(&self, conn: u32, generation: u32, sdp: &str) {
-        self.begin_trickle(conn, generation, sdp);
+        self.begin_trickle(conn, generation, sdp, true);
     }
 
     /// Sends the next batch, if one may go now; when it is answered, the next.
@@ -108,8 +111,11 @@ impl Link {
                 let mut st = link.state_mut();
                 // A request of an earlier ICE generation tells the current one nothing.
                 let Some(t) = st.media.trickle.as_mut().filter(|t| t.conn == conn && t.generation == generation) else { return };
+                let was_on = t.trickle.mode() != Mode::Off;
                 t.trickle.sent(&batch, result);
-                if t.trickle.mode() == Mode::Off {
+                if was_on && t.trickle.mode() == Mode::Off {
+                    // Refused: no later generation of this session trickles either.
+                    t.takes = false;
                     log::warn!("the server refused trickled ICE candidates: later ones are dropped");
                 }
             }
