@@ -14,6 +14,7 @@
 // browser-side probe (tests/probe/probe.js) as its first init script, before any page script
 // runs.
 import assert from "node:assert/strict";
+import { describe, before, after } from "node:test";
 import { probeInitScript } from "../../scripts/probe.mjs";
 
 export const ALL_BROWSERS = ["chromium", "firefox"];
@@ -24,6 +25,28 @@ export function browserNames() {
   const unknown = raw.filter((b) => !ALL_BROWSERS.includes(b));
   if (unknown.length) throw new Error(`VOICELINK_BROWSERS: unknown browser(s) ${unknown.join(", ")} (known: ${ALL_BROWSERS.join(", ")})`);
   return [...new Set(raw)];
+}
+
+/**
+ * One `describe(browserName)` per browser of browserNames(): the browser is launched before its
+ * tests (when `when()` says so; default always) and closed after them. `body(browser, name)`
+ * declares the tests; `browser()` is the launched driver (undefined before, or when skipped).
+ */
+export function eachBrowser(body, { when = () => true } = {}) {
+  for (const name of browserNames()) {
+    describe(name, () => {
+      let browser;
+      before(async () => {
+        if (!when()) return;
+        browser = await launch(name);
+        console.log(`# ${name} ${browser.version}`);
+      });
+      after(async () => {
+        await browser?.close();
+      });
+      body(() => browser, name);
+    });
+  }
 }
 
 const asScript = (s) => (typeof s === "function" ? `(${s})();` : String(s));

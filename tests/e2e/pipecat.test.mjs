@@ -19,10 +19,10 @@
 // tests/pipecat/run.sh sets VOICELINK_PIPECAT_URL. Without it the test is skipped — unless
 // VOICELINK_REQUIRE_PIPECAT=1 (scripts/test-browser.sh, hence `npm test` and CI, sets it), where
 // a missing bot is a failure: a test CI skips is a test that cannot fail.
-import { describe, test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { peerUrl, until } from "../../scripts/chromium.mjs";
-import { browserNames, launch } from "./browsers.mjs";
+import { eachBrowser, launch } from "./browsers.mjs";
 
 const bot = (process.env.VOICELINK_PIPECAT_URL || "").replace(/\/+$/, "");
 const required = process.env.VOICELINK_REQUIRE_PIPECAT === "1";
@@ -66,92 +66,80 @@ function freezeReceivedBytes() {
   window.unfreeze = () => (RTCPeerConnection.prototype.getStats = real);
 }
 
-for (const browserName of browserNames()) {
-  describe(browserName, () => {
-    let browser;
-    before(async () => {
-      if (!bot) return; // skipped, or failing at once below
-      browser = await launch(browserName);
-      console.log(`# ${browserName} ${browser.version}`);
-    });
-    after(async () => {
-      await browser?.close();
-    });
+eachBrowser((browser, browserName) => {
+  test("Pipecat from PyPI: connect, echo, message, reconnect in the same server session, hang up", { timeout: 120_000, skip }, async () => {
+    assert.ok(bot, "VOICELINK_REQUIRE_PIPECAT=1 but VOICELINK_PIPECAT_URL is not set: the Pipecat bot is not running (tests/pipecat/run.sh starts it)");
+    const tab = await browser().newPage();
+    try {
+      tab.onPageError((e) => console.log(`  [${browserName} page error] ${e}`));
+      await tab.goto(`${peerUrl}/`);
+      const before = await botState();
 
-    test("Pipecat from PyPI: connect, echo, message, reconnect in the same server session, hang up", { timeout: 120_000, skip }, async () => {
-      assert.ok(bot, "VOICELINK_REQUIRE_PIPECAT=1 but VOICELINK_PIPECAT_URL is not set: the Pipecat bot is not running (tests/pipecat/run.sh starts it)");
-      const tab = await browser.newPage();
-      try {
-        tab.onPageError((e) => console.log(`  [${browserName} page error] ${e}`));
-        await tab.goto(`${peerUrl}/`);
-        const before = await botState();
+      await tab.evaluate(async (url) => {
+        const { VoiceLink } = await import("/pkg/index.js");
+        const link = new VoiceLink({ url, signaling: "pipecat", requestData: { from: "voicelink-e2e" }, outageTimeoutMs: 1000 });
+        const messages = [];
+        link.on("message", (m) => messages.push(m));
+        Object.assign(window, { link, messages });
+        await link.connect();
+      }, `${bot}/api/offer`);
+      const snap = () => tab.evaluate(() => window.link.getSnapshot());
+      const first = await snap();
+      assert.equal(first.status, "connected");
+      let state = await botState();
+      assert.equal(state.sessions_started, before.sessions_started + 1, "one server session started");
+      assert.ok(state.live_pc_ids.includes(first.sessionId), `sessionId is the bot's pc_id (${first.sessionId})`);
 
-        await tab.evaluate(async (url) => {
-          const { VoiceLink } = await import("/pkg/index.js");
-          const link = new VoiceLink({ url, signaling: "pipecat", requestData: { from: "voicelink-e2e" }, outageTimeoutMs: 1000 });
-          const messages = [];
-          link.on("message", (m) => messages.push(m));
-          Object.assign(window, { link, messages });
-          await link.connect();
-        }, `${bot}/api/offer`);
-        const snap = () => tab.evaluate(() => window.link.getSnapshot());
-        const first = await snap();
-        assert.equal(first.status, "connected");
-        let state = await botState();
-        assert.equal(state.sessions_started, before.sessions_started + 1, "one server session started");
-        assert.ok(state.live_pc_ids.includes(first.sessionId), `sessionId is the bot's pc_id (${first.sessionId})`);
+      // The echo reaches the speakers.
+      await until(() => peakSince(tab, 0).then((p) => p > 0.01), { timeoutMs: 10_000, what: "the echo at the destination" });
+      // An app message round-trips (Pipecat echoes JSON objects with a `type`).
+      await tab.evaluate(() => window.link.send({ type: "voicelink-hello", n: 7 }));
+      await until(() => tab.evaluate(() => window.messages.some((m) => m && m.type === "voicelink-hello" && m.n === 7)), {
+        timeoutMs: 10_000,
+        what: "the app message echoed",
+      });
 
-        // The echo reaches the speakers.
-        await until(() => peakSince(tab, 0).then((p) => p > 0.01), { timeoutMs: 10_000, what: "the echo at the destination" });
-        // An app message round-trips (Pipecat echoes JSON objects with a `type`).
-        await tab.evaluate(() => window.link.send({ type: "voicelink-hello", n: 7 }));
-        await until(() => tab.evaluate(() => window.messages.some((m) => m && m.type === "voicelink-hello" && m.n === 7)), {
-          timeoutMs: 10_000,
-          what: "the app message echoed",
-        });
+      // An outage as the library sees it: the received bytes stop growing in getStats.
+      await tab.evaluate(freezeReceivedBytes);
+      await tab.waitForFunction(() => window.link.getSnapshot().status === "interrupted", null, { timeout: 10_000 });
+      assert.equal((await snap()).canReconnect, true, "the reconnect button shows");
+      const mark = await quantaCount(tab);
+      await tab.evaluate(async () => {
+        window.unfreeze();
+        await window.link.reconnect();
+      });
+      const back = await snap();
+      assert.equal(back.status, "connected");
+      assert.equal(back.sessionReplaced, false, "the same server session");
+      assert.notEqual(back.sessionId, first.sessionId, "under a new pc_id");
+      state = await botState();
+      assert.equal(state.sessions_started, before.sessions_started + 1, "no second server session started");
+      assert.equal(state.restarts_kept, before.restarts_kept + 1, "the bot kept the session through restart_pc");
+      assert.ok(state.live_pc_ids.includes(back.sessionId));
+      await until(() => peakSince(tab, mark).then((p) => p > 0.01), { timeoutMs: 10_000, what: "the echo after the reconnect" });
+      const s = await tab.probe();
+      assert.equal(s.liveCaptureTracks, 1, "one microphone through the restart");
+      assert.equal(s.openPeerConnections, 1, "the old peer connection is closed");
 
-        // An outage as the library sees it: the received bytes stop growing in getStats.
-        await tab.evaluate(freezeReceivedBytes);
-        await tab.waitForFunction(() => window.link.getSnapshot().status === "interrupted", null, { timeout: 10_000 });
-        assert.equal((await snap()).canReconnect, true, "the reconnect button shows");
-        const mark = await quantaCount(tab);
-        await tab.evaluate(async () => {
-          window.unfreeze();
-          await window.link.reconnect();
-        });
-        const back = await snap();
-        assert.equal(back.status, "connected");
-        assert.equal(back.sessionReplaced, false, "the same server session");
-        assert.notEqual(back.sessionId, first.sessionId, "under a new pc_id");
-        state = await botState();
-        assert.equal(state.sessions_started, before.sessions_started + 1, "no second server session started");
-        assert.equal(state.restarts_kept, before.restarts_kept + 1, "the bot kept the session through restart_pc");
-        assert.ok(state.live_pc_ids.includes(back.sessionId));
-        await until(() => peakSince(tab, mark).then((p) => p > 0.01), { timeoutMs: 10_000, what: "the echo after the reconnect" });
-        const s = await tab.probe();
-        assert.equal(s.liveCaptureTracks, 1, "one microphone through the restart");
-        assert.equal(s.openPeerConnections, 1, "the old peer connection is closed");
-
-        await tab.evaluate(() => window.link.disconnect());
-        await until(
-          async () => {
-            const st = await botState();
-            const mine = st.sessions.find((x) => x.pc_ids.includes(back.sessionId));
-            return mine && mine.closed;
-          },
-          { timeoutMs: 10_000, what: "the bot seeing the session closed" },
-        );
-        const left = await until(
-          async () => {
-            const x = await tab.probe();
-            return x.liveCaptureTracks === 0 && x.openPeerConnections === 0 && x.activeMediaElements === 0 ? x : false;
-          },
-          { timeoutMs: 3_000, what: "microphone and peer connections released" },
-        );
-        assert.equal(left.liveAudioContexts, 0);
-      } finally {
-        await tab.close();
-      }
-    });
+      await tab.evaluate(() => window.link.disconnect());
+      await until(
+        async () => {
+          const st = await botState();
+          const mine = st.sessions.find((x) => x.pc_ids.includes(back.sessionId));
+          return mine && mine.closed;
+        },
+        { timeoutMs: 10_000, what: "the bot seeing the session closed" },
+      );
+      const left = await until(
+        async () => {
+          const x = await tab.probe();
+          return x.liveCaptureTracks === 0 && x.openPeerConnections === 0 && x.activeMediaElements === 0 ? x : false;
+        },
+        { timeoutMs: 3_000, what: "microphone and peer connections released" },
+      );
+      assert.equal(left.liveAudioContexts, 0);
+    } finally {
+      await tab.close();
+    }
   });
-}
+}, { when: () => !!bot });

@@ -19,14 +19,14 @@
 //
 //   node --test tests/e2e/ssr.test.mjs     (dev peer up: scripts/with-peer.sh; pkg/ built;
 //                                           Firefox: scripts/with-pulse.sh)
-import { describe, test, before, after } from "node:test";
+import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { join, extname, normalize } from "node:path";
 import { peerUrl, repoRoot, until } from "../../scripts/chromium.mjs";
-import { browserNames, launch } from "./browsers.mjs";
+import { eachBrowser, launch } from "./browsers.mjs";
 
 const bin = (name) => join(repoRoot, "node_modules", ".bin", name);
 const BUILD_TIMEOUT_MS = 240_000;
@@ -161,81 +161,70 @@ test("React on a server: renderToString of useVoiceLink renders the idle snapsho
   assert.match(html, /data-link="null"/, "no link on the server");
 });
 
-for (const browserName of browserNames()) {
-  describe(browserName, () => {
-    let browser;
-    before(async () => {
-      browser = await launch(browserName);
-      console.log(`# ${browserName} ${browser.version}`);
-    });
-    after(async () => {
-      await browser?.close();
-    });
+eachBrowser((browser, browserName) => {
+  /** A new page (the probe installed) that collects console errors and warnings and page errors. */
+  async function openPage() {
+    const page = await browser().newPage();
+    const problems = [];
+    page.onConsole((type, text) => (type === "error" || type === "warning") && problems.push(text));
+    page.onPageError((e) => problems.push(String(e)));
+    return { page, problems };
+  }
 
-    /** A new page (the probe installed) that collects console errors and warnings and page errors. */
-    async function openPage() {
-      const page = await browser.newPage();
-      const problems = [];
-      page.onConsole((type, text) => (type === "error" || type === "warning") && problems.push(text));
-      page.onPageError((e) => problems.push(String(e)));
-      return { page, problems };
+  test("in a browser, thrown and rejected errors are instances of the exported VoiceLinkError", async () => {
+    const page = await browser().newPage();
+    try {
+      await page.goto(`${peerUrl}/`); // the demo page's origin serves /pkg/
+      const got = await page.evaluate(async () => {
+        const { VoiceLink, VoiceLinkError } = await import("/pkg/index.js");
+        const seen = [];
+        try {
+          new VoiceLink({ url: "https://example.com/whip", nope: 1 });
+        } catch (e) {
+          seen.push([e instanceof VoiceLinkError, e.code]);
+        }
+        const link = new VoiceLink({ url: "http://127.0.0.1:9/whip" });
+        try {
+          link.on("nope", () => {});
+        } catch (e) {
+          seen.push([e instanceof VoiceLinkError, e.code]);
+        }
+        await link.connect().catch((e) => seen.push([e instanceof VoiceLinkError, e.code]));
+        link.dispose();
+        return seen;
+      });
+      assert.deepEqual(got, [[true, "invalid-option"], [true, "invalid-argument"], [true, "signaling-network"]]);
+    } finally {
+      await page.close();
     }
-
-    test("in a browser, thrown and rejected errors are instances of the exported VoiceLinkError", async () => {
-      const page = await browser.newPage();
-      try {
-        await page.goto(`${peerUrl}/`); // the demo page's origin serves /pkg/
-        const got = await page.evaluate(async () => {
-          const { VoiceLink, VoiceLinkError } = await import("/pkg/index.js");
-          const seen = [];
-          try {
-            new VoiceLink({ url: "https://example.com/whip", nope: 1 });
-          } catch (e) {
-            seen.push([e instanceof VoiceLinkError, e.code]);
-          }
-          const link = new VoiceLink({ url: "http://127.0.0.1:9/whip" });
-          try {
-            link.on("nope", () => {});
-          } catch (e) {
-            seen.push([e instanceof VoiceLinkError, e.code]);
-          }
-          await link.connect().catch((e) => seen.push([e instanceof VoiceLinkError, e.code]));
-          link.dispose();
-          return seen;
-        });
-        assert.deepEqual(got, [[true, "invalid-option"], [true, "invalid-argument"], [true, "signaling-network"]]);
-      } finally {
-        await page.close();
-      }
-    });
-
-    test(`Vue on a server: the example app server-renders idle and hydrates in ${browserName} without a mismatch`, { timeout: BUILD_TIMEOUT_MS * 3 }, async () => {
-      const url = await serveVueApp();
-      const { page, problems } = await openPage();
-      try {
-        await page.goto(url);
-        await page.waitForFunction(() => document.querySelector("#app").__vue_app__ !== undefined, null, { timeout: 20_000 });
-        await connectEchoDisconnect(page, `${browserName}, vue`);
-        assert.deepEqual(problems.filter((p) => HYDRATION.test(p)), [], "no hydration warning");
-      } finally {
-        await page.close();
-      }
-    });
-
-    test("Next.js App Router: server-rendered idle, hydrated without a warning, connect, echo, disconnect", { timeout: BUILD_TIMEOUT_MS * 3 }, async () => {
-      const url = await serveNextApp();
-      const { page, problems } = await openPage();
-      try {
-        await page.goto(url);
-        await connectEchoDisconnect(page, `${browserName}, next`);
-        assert.deepEqual(problems.filter((p) => HYDRATION.test(p)), [], "no hydration warning");
-        assert.deepEqual(problems, [], "no console error or warning at all");
-      } finally {
-        await page.close();
-      }
-    });
   });
-}
+
+  test(`Vue on a server: the example app server-renders idle and hydrates in ${browserName} without a mismatch`, { timeout: BUILD_TIMEOUT_MS * 3 }, async () => {
+    const url = await serveVueApp();
+    const { page, problems } = await openPage();
+    try {
+      await page.goto(url);
+      await page.waitForFunction(() => document.querySelector("#app").__vue_app__ !== undefined, null, { timeout: 20_000 });
+      await connectEchoDisconnect(page, `${browserName}, vue`);
+      assert.deepEqual(problems.filter((p) => HYDRATION.test(p)), [], "no hydration warning");
+    } finally {
+      await page.close();
+    }
+  });
+
+  test("Next.js App Router: server-rendered idle, hydrated without a warning, connect, echo, disconnect", { timeout: BUILD_TIMEOUT_MS * 3 }, async () => {
+    const url = await serveNextApp();
+    const { page, problems } = await openPage();
+    try {
+      await page.goto(url);
+      await connectEchoDisconnect(page, `${browserName}, next`);
+      assert.deepEqual(problems.filter((p) => HYDRATION.test(p)), [], "no hydration warning");
+      assert.deepEqual(problems, [], "no console error or warning at all");
+    } finally {
+      await page.close();
+    }
+  });
+});
 
 /** Connect (after hydration: Connect is enabled once the link exists), hear the echo, disconnect;
  * judged from the browser-side probe. `page` is a tests/e2e/browsers.mjs Page. */
