@@ -59,6 +59,18 @@ apt_install() {
   $sudo apt-get install -y "$@"
 }
 
+# apt_tool CMD PACKAGE: CMD on PATH, else apt-get install --no-install-recommends PACKAGE (which
+# must provide it).
+apt_tool() {
+  if command -v "$1" >/dev/null; then
+    log "setup: $1 present"
+  else
+    log "setup: apt-get install --no-install-recommends $2"
+    apt_install --no-install-recommends "$2"
+    command -v "$1" >/dev/null || die "apt installed $2 but '$1' is missing"
+  fi
+}
+
 # 2. Chromium, chromedriver, ip (tests only) ---------------------------------
 if [ "$browser" = 1 ]; then
   if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] && command -v ip >/dev/null; then
@@ -81,13 +93,7 @@ if [ "$browser" = 1 ]; then
     apt_install firefox-esr
     [ -x /usr/bin/firefox-esr ] || die "apt installed firefox-esr but /usr/bin/firefox-esr is missing"
   fi
-  if command -v pulseaudio >/dev/null; then
-    log "setup: pulseaudio present"
-  else
-    log "setup: apt-get install --no-install-recommends pulseaudio"
-    apt_install --no-install-recommends pulseaudio
-    command -v pulseaudio >/dev/null || die "apt installed pulseaudio but 'pulseaudio' is missing"
-  fi
+  apt_tool pulseaudio pulseaudio
 
   # 4. geckodriver (wasm-bindgen-test-runner drives Firefox through it) -------
   gd_version=0.37.1
@@ -172,13 +178,7 @@ if [ "$browser" = 1 ]; then
   # 8. coturn: a TURN server on loopback (scripts/turn.sh), tests only ---------
   # Debian's package does not start it (TURNSERVER_ENABLED is off in
   # /etc/default/coturn); scripts/turn.sh runs its own on 127.0.0.1.
-  if command -v turnserver >/dev/null; then
-    log "setup: turnserver (coturn) present"
-  else
-    log "setup: apt-get install --no-install-recommends coturn"
-    apt_install --no-install-recommends coturn
-    command -v turnserver >/dev/null || die "apt installed coturn but 'turnserver' is missing"
-  fi
+  apt_tool turnserver coturn
 fi
 
 log "setup: done ($((SECONDS - t_setup)) s)"
