@@ -163,6 +163,7 @@ async fn a_token_provider_returning_what_no_header_can_carry_rejects_with_token_
     assert!(!message.contains("two words"), "the token is not echoed: {message}");
     assert_eq!(gum_calls(), calls, "no getUserMedia without a usable token");
     l.dispose();
+    assert_nothing_left("a token no header can carry", 2_000).await;
 }
 
 #[wasm_bindgen_test]
